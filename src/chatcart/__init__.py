@@ -1,0 +1,3 @@
+"""chatcart: self-hosted conversational commerce."""
+
+__version__ = "0.1.0"

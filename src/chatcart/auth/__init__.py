@@ -1,0 +1,1 @@
+"""Users, memberships (roles), API tokens, login and its throttling."""

@@ -1,0 +1,1 @@
+"""Channel adapters: platform payloads <-> plain DTOs. No business decisions here."""

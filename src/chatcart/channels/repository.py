@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.models import ChannelAccount, InboundEvent
+
+
+async def account(session: AsyncSession, account_id: int) -> ChannelAccount | None:
+    return await session.get(ChannelAccount, account_id)
+
+
+async def account_by_external(
+    session: AsyncSession, kind: str, external_id: str
+) -> ChannelAccount | None:
+    return await session.scalar(
+        select(ChannelAccount).where(
+            ChannelAccount.kind == kind, ChannelAccount.external_id == external_id
+        )
+    )
+
+
+async def accounts_of(
+    session: AsyncSession, workspace_id: int, kind: str | None = None
+) -> list[ChannelAccount]:
+    query = select(ChannelAccount).where(ChannelAccount.workspace_id == workspace_id)
+    if kind:
+        query = query.where(ChannelAccount.kind == kind)
+    return list((await session.scalars(query.order_by(ChannelAccount.id))).all())
+
+
+async def inbound_by_external(
+    session: AsyncSession, account_id: int, external_id: str
+) -> InboundEvent | None:
+    return await session.scalar(
+        select(InboundEvent).where(
+            InboundEvent.channel_account_id == account_id,
+            InboundEvent.external_id == external_id,
+        )
+    )
+
+
+async def pending_inbound_from(
+    session: AsyncSession, account_id: int, sender_external_id: str
+) -> list[InboundEvent]:
+    return list(
+        (
+            await session.scalars(
+                select(InboundEvent)
+                .where(
+                    InboundEvent.channel_account_id == account_id,
+                    InboundEvent.sender_external_id == sender_external_id,
+                    InboundEvent.status == "pending",
+                )
+                .order_by(InboundEvent.id)
+            )
+        ).all()
+    )

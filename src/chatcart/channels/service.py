@@ -1,0 +1,216 @@
+"""The channels room's only door: channel accounts and the record of every inbound event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.channels import repository
+from chatcart.channels.base import AccountRef, ChannelAdapter, InboundEvent
+from chatcart.channels.errors import ChannelAccountNotFound
+from chatcart.channels.schemas import ChannelAccountOut, RecordedEvent
+from chatcart.kit import jsonx
+from chatcart.kit.claims import claim_due
+from chatcart.kit.clock import utcnow
+from chatcart.kit.crypto import SecretBox, random_token
+from chatcart.models import ChannelAccount
+from chatcart.models import InboundEvent as InboundRow
+
+
+async def create_account(
+    session: AsyncSession,
+    secrets: SecretBox,
+    *,
+    workspace_id: int,
+    kind: str,
+    name: str,
+    external_id: str,
+    credentials: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> ChannelAccountOut:
+    row = ChannelAccount(
+        workspace_id=workspace_id,
+        kind=kind,
+        name=name,
+        external_id=external_id,
+        credentials_encrypted=secrets.encrypt(jsonx.dumps(credentials)) if credentials else None,
+        settings=settings or {},
+    )
+    session.add(row)
+    await session.flush()
+    return ChannelAccountOut.model_validate(row)
+
+
+async def create_webchat(
+    session: AsyncSession, secrets: SecretBox, workspace_id: int, name: str
+) -> ChannelAccountOut:
+    """A website widget; its external id is the public key the embed snippet carries."""
+    return await create_account(
+        session,
+        secrets,
+        workspace_id=workspace_id,
+        kind="webchat",
+        name=name,
+        external_id="wk_" + random_token(16),
+        settings={"greeting": None},
+    )
+
+
+async def find_account(
+    session: AsyncSession, kind: str, external_id: str
+) -> ChannelAccountOut | None:
+    row = await repository.account_by_external(session, kind, external_id)
+    return ChannelAccountOut.model_validate(row) if row else None
+
+
+async def get_account(
+    session: AsyncSession, account_id: int, workspace_id: int | None = None
+) -> ChannelAccountOut:
+    row = await repository.account(session, account_id)
+    if row is None or (workspace_id is not None and row.workspace_id != workspace_id):
+        raise ChannelAccountNotFound(f"no channel account {account_id}")
+    return ChannelAccountOut.model_validate(row)
+
+
+async def list_accounts(
+    session: AsyncSession, workspace_id: int, kind: str | None = None
+) -> list[ChannelAccountOut]:
+    return [
+        ChannelAccountOut.model_validate(r)
+        for r in await repository.accounts_of(session, workspace_id, kind)
+    ]
+
+
+async def account_ref(session: AsyncSession, secrets: SecretBox, account_id: int) -> AccountRef:
+    row = await repository.account(session, account_id)
+    if row is None:
+        raise ChannelAccountNotFound(f"no channel account {account_id}")
+    credentials = (
+        jsonx.loads(secrets.decrypt(row.credentials_encrypted)) if row.credentials_encrypted else {}
+    )
+    return AccountRef(
+        id=row.id,
+        kind=row.kind,
+        external_id=row.external_id,
+        credentials=credentials,
+        settings=row.settings,
+    )
+
+
+async def record_inbound(
+    session: AsyncSession,
+    account: ChannelAccountOut,
+    *,
+    external_id: str,
+    body: bytes,
+    sender_external_id: str | None = None,
+) -> RecordedEvent:
+    """Store a raw event once; a redelivery of the same external id is a no-op."""
+    existing = await repository.inbound_by_external(session, account.id, external_id)
+    if existing is not None:
+        return RecordedEvent(id=existing.id, created=False)
+    now = utcnow()
+    row = InboundRow(
+        workspace_id=account.workspace_id,
+        channel_account_id=account.id,
+        external_id=external_id,
+        sender_external_id=sender_external_id,
+        body=body.decode("utf-8"),
+        received_at=now,
+        available_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # a concurrent delivery of the same event won the race
+        existing = await repository.inbound_by_external(session, account.id, external_id)
+        if existing is None:
+            raise
+        return RecordedEvent(id=existing.id, created=False)
+    return RecordedEvent(id=row.id, created=True)
+
+
+async def pending_bodies_from(
+    session: AsyncSession, account_id: int, sender_external_id: str
+) -> list[str]:
+    rows = await repository.pending_inbound_from(session, account_id, sender_external_id)
+    return [row.body for row in rows]
+
+
+async def claim_inbound(
+    session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
+) -> list[int]:
+    return await claim_due(
+        session,
+        InboundRow,
+        ready_status="pending",
+        due_column=InboundRow.available_at,
+        worker_id=worker_id,
+        batch=batch,
+        lease_seconds=lease_seconds,
+    )
+
+
+class ClaimedInbound:
+    def __init__(self, row: InboundRow) -> None:
+        self.id = row.id
+        self.workspace_id = row.workspace_id
+        self.channel_account_id = row.channel_account_id
+        self.body = row.body.encode("utf-8")
+
+
+async def take_inbound(
+    session: AsyncSession, event_id: int, worker_id: str
+) -> ClaimedInbound | None:
+    """Lock a claimed event for processing; None if it is no longer ours or already done."""
+    query_row = await session.get(
+        InboundRow, event_id, with_for_update=True, populate_existing=True
+    )
+    if query_row is None or query_row.status != "pending" or query_row.claimed_by != worker_id:
+        return None
+    return ClaimedInbound(query_row)
+
+
+def parse_inbound(
+    adapters: dict[str, ChannelAdapter], account: AccountRef, body: bytes
+) -> list[InboundEvent]:
+    return adapters[account.kind].parse(body, account)
+
+
+async def finish_inbound(session: AsyncSession, event_id: int, error: str | None = None) -> None:
+    await session.execute(
+        update(InboundRow)
+        .where(InboundRow.id == event_id)
+        .values(
+            status="failed" if error else "done",
+            error=error,
+            processed_at=utcnow(),
+            attempts=InboundRow.attempts + 1,
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+
+
+async def retry_inbound(
+    session: AsyncSession, event_id: int, error: str, max_attempts: int
+) -> bool:
+    """After a processing crash: back off and try again, or give up (kept, status failed).
+    Returns True when the event was given up."""
+    row = await session.get(InboundRow, event_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        return True
+    row.attempts += 1
+    row.error = error
+    row.claimed_by = None
+    row.claimed_until = None
+    if row.attempts >= max_attempts:
+        row.status = "failed"
+        row.processed_at = utcnow()
+        return True
+    row.available_at = utcnow() + timedelta(seconds=min(300, 2**row.attempts))
+    return False

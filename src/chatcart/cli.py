@@ -1,0 +1,268 @@
+"""The `chatcart` command: serve, worker, db, workspace, user, token, channels, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from chatcart import __version__, migrate
+from chatcart.auth import service as auth
+from chatcart.auth.schemas import Role, UserCreate
+from chatcart.channels import service as channels
+from chatcart.config import ConfigError, Settings, get_settings
+from chatcart.kit.db import transaction
+from chatcart.kit.errors import AppError
+from chatcart.runtime import Runtime
+from chatcart.workspaces import service as workspaces
+from chatcart.workspaces.schemas import WorkspaceCreate
+
+app = typer.Typer(help="chatcart: self-hosted conversational commerce.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces.", no_args_is_help=True)
+user_app = typer.Typer(help="Users of a workspace.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+channels_app = typer.Typer(help="Channel accounts.", no_args_is_help=True)
+channels_add = typer.Typer(help="Connect a channel.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo shop.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(channels_app, name="channels")
+channels_app.add_typer(channels_add, name="add")
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+        settings.resolved_secret_key()
+    except (ConfigError, ValidationError) as exc:
+        raise _fail(str(exc)) from exc
+    return settings
+
+
+def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run one async unit of work against a fresh runtime; user mistakes print, not trace."""
+
+    async def main() -> T:
+        runtime = Runtime.open(_settings())
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(main())
+    except AppError as exc:
+        raise _fail(exc.message) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise _fail(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run the worker loops in this process.")
+    ] = True,
+) -> None:
+    """Serve the web app (and, by default, the worker loops: the embedded shape)."""
+    import uvicorn
+
+    from chatcart.main import create_app
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    application = create_app(settings, run_worker=worker)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        proxy_headers=True,
+        log_level="info",
+        ws_max_size=1_000_000,
+    )
+
+
+@app.command("worker")
+def worker_command() -> None:
+    """Run only the worker loops (the scaled shape: run as many as you need)."""
+    from chatcart.worker.loops import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    async def work(runtime: Runtime) -> None:
+        loop_worker = Worker(runtime)
+        task = asyncio.create_task(loop_worker.run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        console.print(f"worker [bold]{loop_worker.id}[/] running; Ctrl-C stops it")
+        try:
+            await task
+        except asyncio.CancelledError:
+            console.print("worker stopped")
+
+    _run(work)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations (creates the SQLite file if needed)."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    console.print(f"database at [bold]{migrate.head_revision(settings.database_url)}[/]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the applied and the latest migration."""
+
+    async def work(runtime: Runtime) -> tuple[str | None, str | None]:
+        current = await migrate.current_revision(runtime.engine)
+        return current, migrate.head_revision(runtime.settings.database_url)
+
+    current, head = _run(work)
+    console.print(f"current: {current}  head: {head}")
+    if current != head:
+        raise typer.Exit(code=1)
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Option(help="Display name.")],
+    slug: Annotated[str, typer.Option(help="Short id, e.g. my-shop.")],
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "Asia/Ho_Chi_Minh",
+    locale: Annotated[str, typer.Option(help="vi, en or tl.")] = "vi",
+    region: Annotated[str, typer.Option(help="Default phone region: VN or PH.")] = "VN",
+) -> None:
+    """Create a workspace."""
+
+    async def work(runtime: Runtime) -> str:
+        data = WorkspaceCreate(
+            name=name, slug=slug, timezone=timezone, locale=locale, default_region=region
+        )
+        async with transaction(runtime.sessions) as session:
+            created = await workspaces.create(session, data)
+        return f"workspace {created.slug} (id {created.id}) created"
+
+    console.print(_run(work))
+
+
+@workspace_app.command("list")
+def workspace_list() -> None:
+    """List workspaces."""
+
+    async def work(runtime: Runtime) -> Table:
+        table = Table("id", "slug", "name", "timezone")
+        async with runtime.sessions() as session:
+            for ws in await workspaces.list_all(session):
+                table.add_row(str(ws.id), ws.slug, ws.name, ws.timezone)
+        return table
+
+    console.print(_run(work))
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    role: Annotated[Role, typer.Option(help="owner, admin or agent.")] = Role.agent,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a user (argon2-hashed password) and add them to a workspace."""
+
+    async def work(runtime: Runtime) -> str:
+        data = UserCreate(email=email, password=password, role=role, name=name)
+        async with transaction(runtime.sessions) as session:
+            ws = await workspaces.get_by_slug(session, workspace)
+            principal = await auth.create_user(session, ws.id, data)
+        return f"user {principal.email} is {principal.role.value} of {workspace}"
+
+    console.print(_run(work))
+
+
+@token_app.command("create")
+def token_create(
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+) -> None:
+    """Create an API token for `Authorization: Bearer` (shown once)."""
+
+    async def work(runtime: Runtime) -> str:
+        async with transaction(runtime.sessions) as session:
+            ws = await workspaces.get_by_slug(session, workspace)
+            issued = await auth.create_token(session, ws.id, name)
+        return issued.token
+
+    token = _run(work)
+    err.print("API token (shown once; keep it secret):")
+    console.print(token)
+
+
+@channels_add.command("webchat")
+def channels_add_webchat(
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    name: Annotated[str, typer.Option(help="Name shown in the admin.")] = "Website",
+) -> None:
+    """Create a website chat widget and print its embed snippet."""
+
+    async def work(runtime: Runtime) -> str:
+        async with transaction(runtime.sessions) as session:
+            ws = await workspaces.get_by_slug(session, workspace)
+            account = await channels.create_webchat(session, runtime.secrets, ws.id, name)
+        base = runtime.settings.base_url.rstrip("/")
+        return (
+            f'<script src="{base}/widget.js" data-chatcart-key="{account.external_id}" '
+            "defer></script>"
+        )
+
+    console.print(_run(work), soft_wrap=True, markup=False)
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create the demo workspace once (later runs print its login again)."""
+    from chatcart import demo
+
+    async def work(runtime: Runtime) -> demo.DemoLogin:
+        async with transaction(runtime.sessions) as session:
+            return await demo.seed(session, runtime.secrets, runtime.settings)
+
+    login = _run(work)
+    console.print(
+        "[bold green]Demo shop seeded[/]" if login.created else "[bold]Demo shop ready[/]"
+    )
+    console.print(f"  demo page : {login.demo_url}")
+    console.print(f"  admin     : {login.admin_url}")
+    console.print(f"  email     : {login.email}")
+    console.print(
+        f"  password  : {login.password or '(set at first seed; file var/demo-login.txt is gone)'}"
+    )

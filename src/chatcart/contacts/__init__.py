@@ -1,0 +1,1 @@
+"""Contacts: one per person, with an identity per channel account."""

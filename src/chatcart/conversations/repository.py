@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from sqlalchemy import Row, Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.models import ChannelAccount, Contact, Conversation, Message, OutboundMessage
+
+
+async def lock_or_create(
+    session: AsyncSession,
+    *,
+    workspace_id: int,
+    contact_id: int,
+    channel_account_id: int,
+    identity_id: int,
+) -> tuple[Conversation, bool]:
+    """The conversation of one identity, locked for this transaction (one writer at a time)."""
+    query = select(Conversation).where(Conversation.identity_id == identity_id)
+    found = await session.scalar(query.with_for_update())
+    if found is not None:
+        return found, False
+    conversation = Conversation(
+        workspace_id=workspace_id,
+        contact_id=contact_id,
+        channel_account_id=channel_account_id,
+        identity_id=identity_id,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(conversation)
+    except IntegrityError:
+        found = await session.scalar(query.with_for_update())
+        if found is None:
+            raise
+        return found, False
+    return conversation, True
+
+
+async def message_by_external(
+    session: AsyncSession, conversation_id: int, external_id: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.external_id == external_id
+        )
+    )
+
+
+async def has_inbound_before(session: AsyncSession, conversation_id: int, message_id: int) -> bool:
+    found = await session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "in",
+            Message.id < message_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _messages() -> Select[Message, str, str | None]:
+    return select(Message, OutboundMessage.status, OutboundMessage.error_message).outerjoin(
+        OutboundMessage, OutboundMessage.message_id == Message.id
+    )
+
+
+async def last_messages(
+    session: AsyncSession, workspace_id: int, conversation_id: int, limit: int
+) -> list[Row[Message, str, str | None]]:
+    query = (
+        _messages()
+        .where(Message.workspace_id == workspace_id, Message.conversation_id == conversation_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    rows = list((await session.execute(query)).all())
+    rows.reverse()
+    return rows
+
+
+def _conversations() -> Select[Conversation, str, str]:
+    return (
+        select(Conversation, Contact.name, ChannelAccount.kind)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .join(ChannelAccount, ChannelAccount.id == Conversation.channel_account_id)
+    )
+
+
+async def conversations(
+    session: AsyncSession, workspace_id: int, limit: int, offset: int
+) -> list[Row[Conversation, str, str]]:
+    query = (
+        _conversations()
+        .where(Conversation.workspace_id == workspace_id)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def conversation(
+    session: AsyncSession, workspace_id: int, conversation_id: int
+) -> Row[Conversation, str, str] | None:
+    query = _conversations().where(
+        Conversation.workspace_id == workspace_id, Conversation.id == conversation_id
+    )
+    return (await session.execute(query)).first()
+
+
+async def conversation_of_identity(session: AsyncSession, identity_id: int) -> Conversation | None:
+    return await session.scalar(select(Conversation).where(Conversation.identity_id == identity_id))

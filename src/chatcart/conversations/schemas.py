@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class MessageOut(BaseModel):
+    id: int
+    conversation_id: int
+    direction: str  # in | out
+    sender: str  # contact | bot | agent
+    external_id: str | None
+    text: str
+    content: dict[str, Any]
+    status: str  # received (inbound) | queued | sent | delivered | read | failed
+    error: str | None = None
+    created_at: datetime
+
+
+class ConversationOut(BaseModel):
+    id: int
+    workspace_id: int
+    contact_id: int
+    contact_name: str
+    channel_account_id: int
+    channel: str
+    status: str
+    bot_paused: bool
+    last_message_at: datetime | None
+    last_message_preview: str
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Bot flows. For now a built-in greeter; the flow runtime replaces it (bot-flows issue)."""

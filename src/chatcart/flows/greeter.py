@@ -1,0 +1,82 @@
+"""The built-in greeter: greets first-time and greeting messages in the customer's language
+and acknowledges the rest. Pure: text in, replies out."""
+
+from __future__ import annotations
+
+from chatcart.channels.base import MessageContent, QuickReply
+from chatcart.flows.schemas import BotInput
+from chatcart.kit.textnorm import fold
+
+_GREETINGS = {
+    "xin chao",
+    "chao",
+    "chao shop",
+    "chao ban",
+    "alo",
+    "hello",
+    "hi",
+    "hey",
+    "helo",
+    "good morning",
+    "kumusta",
+    "musta",
+    "magandang araw",
+    "hello po",
+    "hi po",
+}
+# Words typed without diacritics that still say "Vietnamese" (or Tagalog, or English).
+_VI_WORDS = {"xin", "chao", "oi", "minh", "khong", "ko", "nhe", "alo", "dat", "hang", "gia", "cam"}
+_TL_WORDS = {"po", "kumusta", "musta", "salamat", "magkano", "pwede", "ba", "opo", "magandang"}
+_EN_WORDS = {"hello", "hi", "hey", "thanks", "price", "order", "the", "is", "do", "you", "good"}
+
+_TEXT = {
+    "vi": {
+        "greet": "Xin chào{name}! 👋 Chào mừng bạn đến với {shop}. Mình có thể giúp gì cho bạn?",
+        "ack": "Cảm ơn bạn! {shop} đã nhận được tin nhắn, nhân viên sẽ trả lời bạn sớm nhất.",
+        "products": "Xem sản phẩm",
+        "human": "Gặp nhân viên",
+    },
+    "en": {
+        "greet": "Hello{name}! 👋 Welcome to {shop}. How can we help you today?",
+        "ack": "Thank you! {shop} got your message; someone from the shop will reply soon.",
+        "products": "See products",
+        "human": "Talk to a person",
+    },
+    "tl": {
+        "greet": "Kumusta{name}! 👋 Welcome sa {shop}. Paano ka namin matutulungan?",
+        "ack": (
+            "Salamat! Natanggap ng {shop} ang mensahe mo; "
+            "sasagot ang shop sa lalong madaling panahon."
+        ),
+        "products": "Tingnan ang products",
+        "human": "Kausapin ang tao",
+    },
+}
+
+
+def guess_language(text: str, fallback: str) -> str:
+    """vi for Vietnamese letters or words, tl for Tagalog words, en for English ones."""
+    if any(ord(ch) > 0x7F and ch.isalpha() and ch not in "ñÑ" for ch in text):
+        return "vi"
+    words = set(fold(text).split())
+    for language, vocabulary in (("tl", _TL_WORDS), ("vi", _VI_WORDS), ("en", _EN_WORDS)):
+        if words & vocabulary:
+            return language
+    return fallback
+
+
+def reply(data: BotInput) -> list[MessageContent]:
+    language = guess_language(data.text, data.contact_locale or data.workspace_locale)
+    texts = _TEXT.get(language, _TEXT["en"])
+    name = f" {data.contact_name.split()[-1]}" if data.contact_name.strip() else ""
+    if data.first_message or fold(data.text) in _GREETINGS:
+        return [
+            MessageContent(
+                text=texts["greet"].format(name=name, shop=data.workspace_name),
+                quick_replies=[
+                    QuickReply(title=texts["products"], payload="PRODUCTS"),
+                    QuickReply(title=texts["human"], payload="HUMAN"),
+                ],
+            )
+        ]
+    return [MessageContent(text=texts["ack"].format(shop=data.workspace_name))]

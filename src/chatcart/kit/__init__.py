@@ -1,0 +1,1 @@
+"""Domain-free tools. Nothing in kit/ imports a domain (enforced by import-linter)."""

@@ -1,0 +1,122 @@
+"""create_app(): the application factory, its lifespan and the one error handler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from chatcart import __version__
+from chatcart.channels.webchat import endpoints as webchat
+from chatcart.config import Settings, get_settings
+from chatcart.conversations import endpoints as conversations_api
+from chatcart.kit.errors import AppError
+from chatcart.runtime import Runtime
+from chatcart.web import admin, public
+from chatcart.web.session import LoginRequired
+from chatcart.web.templating import render
+from chatcart.worker.loops import Worker
+from chatcart.workspaces import endpoints as workspaces_api
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith(("/api/", "/webhooks/")) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    if _wants_html(request):
+        return render(
+            request, "error.html", {"error": exc, "status": exc.status_code}, exc.status_code
+        )
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code)
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    target = f"/admin/login?next={request.url.path}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _api(runtime: Runtime) -> FastAPI:
+    api = FastAPI(
+        title="chatcart API",
+        version=__version__,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        description="REST API of chatcart. Authenticate with `Authorization: Bearer <token>` "
+        "(create one with `chatcart token create`). Every call is scoped to the token's workspace.",
+    )
+    api.state.runtime = runtime
+    api.add_exception_handler(AppError, _app_error)
+    api.include_router(workspaces_api.router)
+    api.include_router(conversations_api.router)
+    return api
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    runtime = Runtime.open(settings)  # raises ConfigError (e.g. no SECRET_KEY in production)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker_task: asyncio.Task[None] | None = None
+        if run_worker:
+            worker_task = asyncio.create_task(Worker(runtime).run())
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            await runtime.close()
+
+    app = FastAPI(
+        title="chatcart",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=runtime.settings.resolved_secret_key(),
+        session_cookie="chatcart_session",
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
+        max_age=14 * 86400,
+    )
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/api/v1", _api(runtime))
+    app.include_router(public.router)
+    app.include_router(admin.router)
+    app.include_router(webchat.router)
+
+    @app.exception_handler(404)
+    async def _not_found(request: Request, exc: Exception) -> Response:
+        if _wants_html(request):
+            return render(request, "error.html", {"error": None, "status": 404}, 404)
+        return JSONResponse({"error": {"code": "not_found", "message": "Not found"}}, 404)
+
+    return app

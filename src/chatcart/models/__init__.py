@@ -1,0 +1,27 @@
+"""All ORM tables, one module per aggregate, one metadata (Base.metadata)."""
+
+from chatcart.models.base import Base
+from chatcart.models.channel import ChannelAccount
+from chatcart.models.contact import Contact, ContactIdentity
+from chatcart.models.conversation import Conversation, Message
+from chatcart.models.inbound import InboundEvent
+from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
+from chatcart.models.user import ApiToken, LoginFailure, Membership, User
+from chatcart.models.workspace import Workspace
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "ChannelAccount",
+    "Contact",
+    "ContactIdentity",
+    "Conversation",
+    "DeliveryAttempt",
+    "InboundEvent",
+    "LoginFailure",
+    "Membership",
+    "Message",
+    "OutboundMessage",
+    "User",
+    "Workspace",
+]

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chatcart.models.base import Base, CreatedMixin, IdMixin
+
+
+class Workspace(IdMixin, CreatedMixin, Base):
+    __tablename__ = "workspace"
+
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
+    locale: Mapped[str] = mapped_column(String(16), default="vi")
+    # ISO region for phone numbers typed without a country code (VN, PH).
+    default_region: Mapped[str] = mapped_column(String(2), default="VN")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,1 @@
+"""Every outgoing message: idempotency key, status machine, one attempt row per try."""

@@ -1,0 +1,154 @@
+"""The outbox room's only door: enqueue in the caller's transaction; claim; record results."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.channels.base import MessageContent, SendError, SendResult
+from chatcart.kit.claims import claim_due
+from chatcart.kit.clock import utcnow
+from chatcart.kit.effects import Effects
+from chatcart.models import DeliveryAttempt, OutboundMessage
+from chatcart.outbox import repository
+
+
+async def enqueue(
+    session: AsyncSession,
+    effects: Effects,
+    *,
+    workspace_id: int,
+    channel_account_id: int,
+    identity_id: int,
+    contact_id: int | None,
+    conversation_id: int | None,
+    message_id: int | None,
+    idempotency_key: str,
+    content: MessageContent,
+    purpose: str = "reply",
+    not_before: datetime | None = None,
+) -> int:
+    """Queue one send. The same idempotency key twice returns the first row's id."""
+    existing = await repository.by_key(session, idempotency_key)
+    if existing is not None:
+        return existing.id
+    row = OutboundMessage(
+        workspace_id=workspace_id,
+        channel_account_id=channel_account_id,
+        identity_id=identity_id,
+        contact_id=contact_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        idempotency_key=idempotency_key,
+        content=content.model_dump(exclude_defaults=True),
+        purpose=purpose,
+        next_attempt_at=not_before or utcnow(),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = await repository.by_key(session, idempotency_key)
+        if existing is None:
+            raise
+        return existing.id
+    effects.wake("outbox")
+    return row.id
+
+
+async def claim(session: AsyncSession, worker_id: str, batch: int, lease_seconds: int) -> list[int]:
+    return await claim_due(
+        session,
+        OutboundMessage,
+        ready_status="queued",
+        due_column=OutboundMessage.next_attempt_at,
+        worker_id=worker_id,
+        batch=batch,
+        lease_seconds=lease_seconds,
+    )
+
+
+async def take(session: AsyncSession, outbound_id: int, worker_id: str) -> OutboundMessage | None:
+    row = await repository.locked(session, outbound_id)
+    if row is None or row.status != "queued" or row.claimed_by != worker_id:
+        return None
+    return row
+
+
+def _backoff(attempt: int, retry_after: float | None) -> timedelta:
+    return timedelta(seconds=retry_after if retry_after else min(600, 2 ** max(0, attempt)))
+
+
+async def record(
+    session: AsyncSession,
+    effects: Effects,
+    *,
+    outbound_id: int,
+    worker_id: str,
+    started_at: datetime,
+    result: SendResult | SendError,
+    max_attempts: int,
+) -> str | None:
+    """Write the attempt and move the status machine; returns the new status (None if the
+    claim was lost meanwhile and another worker owns the row)."""
+    row = await repository.locked(session, outbound_id)
+    if row is None or row.claimed_by != worker_id or row.status != "queued":
+        return None
+    row.attempts += 1
+    attempt = DeliveryAttempt(
+        outbound_message_id=row.id, number=row.attempts, started_at=started_at, finished_at=utcnow()
+    )
+    if isinstance(result, SendResult):
+        attempt.outcome = "sent"
+        attempt.response = result.response
+        row.status = "sent"
+        row.external_id = result.external_id
+        row.sent_at = utcnow()
+        row.error_code = row.error_message = None
+    else:
+        retry = result.outcome == "retry" and row.attempts < max_attempts
+        attempt.outcome = "retry" if retry else "failed"
+        attempt.error_code, attempt.error_message = result.code, result.message
+        attempt.response = result.response or None
+        row.error_code, row.error_message = result.code, result.message
+        if retry:
+            row.next_attempt_at = utcnow() + _backoff(row.attempts, result.retry_after)
+        else:
+            row.status = "failed"
+    row.claimed_by = row.claimed_until = None
+    session.add(attempt)
+    _announce(effects, row)
+    return row.status
+
+
+async def block(
+    session: AsyncSession,
+    effects: Effects,
+    *,
+    outbound_id: int,
+    worker_id: str,
+    rule: str,
+    reason: str,
+) -> None:
+    """Policy said no: the message is not sent, and the rule that stopped it is kept."""
+    row = await repository.locked(session, outbound_id)
+    if row is None or row.claimed_by != worker_id or row.status != "queued":
+        return
+    row.status = "failed"
+    row.error_code = f"policy:{rule}"
+    row.error_message = reason
+    row.claimed_by = row.claimed_until = None
+    _announce(effects, row)
+
+
+def _announce(effects: Effects, row: OutboundMessage) -> None:
+    data: dict[str, Any] = {
+        "type": "message_status",
+        "conversation_id": row.conversation_id,
+        "message_id": row.message_id,
+        "status": row.status,
+    }
+    effects.publish(f"workspace:{row.workspace_id}", data)

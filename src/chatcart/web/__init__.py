@@ -1,0 +1,1 @@
+"""The admin UI (Jinja2 + HTMX, vendored assets) and the public demo page."""
