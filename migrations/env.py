@@ -19,6 +19,12 @@ def _url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
 
 
+def _schema() -> str | None:
+    if "database_url" in config.attributes:
+        return config.attributes.get("database_schema")
+    return get_settings().database_schema
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -31,7 +37,7 @@ def _configure(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(_url())
+    engine = create_engine(_url(), schema=_schema())
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure)

@@ -136,7 +136,7 @@ def worker_command() -> None:
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations (creates the SQLite file if needed)."""
     settings = _settings()
-    migrate.upgrade(settings.database_url, revision)
+    migrate.upgrade(settings.database_url, revision, schema=settings.database_schema)
     console.print(f"database at [bold]{migrate.head_revision(settings.database_url)}[/]")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -28,6 +29,8 @@ class Settings(BaseSettings):
     mode: Mode = Mode.development
     data_dir: Path = Path("var")
     database_url: str = ""
+    # PostgreSQL only: keep chatcart's tables in this schema (several instances, one database).
+    database_schema: str | None = None
     redis_url: str | None = None
     secret_key: str | None = None
     base_url: str = "http://127.0.0.1:8000"
@@ -87,9 +90,12 @@ class Settings(BaseSettings):
                 self.secret_key = key
                 return key
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # an empty file holds no key worth keeping
         key = secrets.token_urlsafe(48)
-        path.write_text(key + "\n", encoding="utf-8")
-        path.chmod(0o600)
+        # Created owner-only from the first byte; O_EXCL: never overwrite another key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(key + "\n")
         self.secret_key = key
         return key
 

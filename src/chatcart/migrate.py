@@ -18,15 +18,16 @@ def migrations_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "migrations"  # source checkout
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, schema: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.attributes["database_url"] = database_url
+    cfg.attributes["database_schema"] = schema
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, schema: str | None = None) -> None:
+    command.upgrade(alembic_config(database_url, schema), revision)
 
 
 def head_revision(database_url: str) -> str | None:

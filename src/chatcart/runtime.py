@@ -26,7 +26,7 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
         secret_key = settings.resolved_secret_key()
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, schema=settings.database_schema)
         bus = create_bus(settings.redis_url)
         return cls(
             settings=settings,

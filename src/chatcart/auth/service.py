@@ -12,6 +12,7 @@ from chatcart.auth.passwords import hash_password, verify_password
 from chatcart.auth.schemas import IssuedToken, Principal, Role, UserCreate
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import random_token, sha256_hex
+from chatcart.kit.textnorm import nfc
 from chatcart.models import ApiToken, LoginFailure, Membership, User
 
 TOKEN_PREFIX = "cc_"  # noqa: S105 (a prefix, not a secret)
@@ -19,7 +20,8 @@ FAILURE_WINDOW = timedelta(minutes=15)
 
 
 async def create_user(session: AsyncSession, workspace_id: int, data: UserCreate) -> Principal:
-    """Create the user (or reuse an existing one with the same password) and add them."""
+    """Create the user and add them to the workspace. A user who already exists (same
+    email, e.g. an agency member) is added as they are: their password does not change."""
     user = await repository.user_by_email(session, data.email)
     if user is None:
         user = User(email=data.email, name=data.name, password_hash=hash_password(data.password))
@@ -35,7 +37,7 @@ async def create_user(session: AsyncSession, workspace_id: int, data: UserCreate
 
 
 def failure_key(email: str, address: str) -> str:
-    return sha256_hex(f"{email.strip().lower()}|{address}")
+    return sha256_hex(f"{nfc(email).strip().lower()}|{address}")
 
 
 async def login_delay(session: AsyncSession, key: str, free: int, max_delay: float) -> float:
@@ -51,7 +53,7 @@ async def authenticate(
 ) -> Principal | None:
     """Check a login; None on failure. Unknown email and wrong password fail alike, in the
     same time. The failure is recorded, so the caller commits before it answers."""
-    email = email.strip().lower()
+    email = nfc(email).strip().lower()
     user = await repository.user_by_email(session, email)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:

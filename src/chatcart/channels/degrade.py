@@ -22,10 +22,14 @@ def degrade(content: MessageContent, caps: Capabilities) -> MessageContent:
         quick = []
     if lines:
         text = "\n".join([text, *lines]) if text else "\n".join(lines)
-    if len(text) > caps.max_text_chars:
-        text = text[: caps.max_text_chars - 1] + "…"
     attachments = content.attachments if caps.attachments else []
-    if not caps.attachments and content.attachments:
-        urls = [a.url for a in content.attachments if a.url]
-        text = "\n".join([text, *urls]) if text else "\n".join(urls)
+    links = "" if caps.attachments else "\n".join(a.url for a in content.attachments if a.url)
+    # Cut the text, never the links, so the whole fits the channel's limit.
+    room = caps.max_text_chars - (len(links) + 1 if links and text else len(links))
+    if len(text) > room:
+        text = text[: max(0, room - 1)] + "…" if room > 0 else ""
+    if links:
+        text = f"{text}\n{links}" if text else links
+    # Links longer than the whole limit: a cut send beats one the platform rejects.
+    text = text[: caps.max_text_chars]
     return MessageContent(text=text, attachments=attachments, quick_replies=quick, buttons=buttons)

@@ -3,27 +3,49 @@ and acknowledges the rest. Pure: text in, replies out."""
 
 from __future__ import annotations
 
+import re
+
 from chatcart.channels.base import MessageContent, QuickReply
 from chatcart.flows.schemas import BotInput
 from chatcart.kit.textnorm import fold
 
-_GREETINGS = {
-    "xin chao",
-    "chao",
-    "chao shop",
-    "chao ban",
-    "alo",
-    "hello",
-    "hi",
-    "hey",
-    "helo",
-    "good morning",
-    "kumusta",
-    "musta",
-    "magandang araw",
-    "hello po",
-    "hi po",
+# Greeting phrases (folded) and the filler words that may come with them: "Xin chào shop ạ!"
+_GREETINGS = (
+    ("xin", "chao"),
+    ("chao",),
+    ("alo",),
+    ("hello",),
+    ("hi",),
+    ("hey",),
+    ("helo",),
+    ("good", "morning"),
+    ("good", "afternoon"),
+    ("good", "evening"),
+    ("kumusta",),
+    ("musta",),
+    ("magandang", "araw"),
+    ("magandang", "umaga"),
+    ("magandang", "gabi"),
+)
+_FILLER = {
+    "shop",
+    "ban",
+    "a",
+    "oi",
+    "nhe",
+    "po",
+    "there",
+    "everyone",
+    "admin",
+    "ad",
+    "em",
+    "anh",
+    "chi",
+    "ca",
+    "nha",
+    "ha",
 }
+
 # Words typed without diacritics that still say "Vietnamese" (or Tagalog, or English).
 _VI_WORDS = {"xin", "chao", "oi", "minh", "khong", "ko", "nhe", "alo", "dat", "hang", "gia", "cam"}
 _TL_WORDS = {"po", "kumusta", "musta", "salamat", "magkano", "pwede", "ba", "opo", "magandang"}
@@ -54,11 +76,24 @@ _TEXT = {
 }
 
 
+def words_of(text: str) -> list[str]:
+    """Folded words, punctuation dropped: "Xin chào shop!" -> ["xin", "chao", "shop"]."""
+    return re.findall(r"[^\W_]+", fold(text))
+
+
+def is_greeting(text: str) -> bool:
+    words = words_of(text)
+    for phrase in _GREETINGS:
+        if tuple(words[: len(phrase)]) == phrase:
+            return all(w in _FILLER for w in words[len(phrase) :])
+    return False
+
+
 def guess_language(text: str, fallback: str) -> str:
     """vi for Vietnamese letters or words, tl for Tagalog words, en for English ones."""
     if any(ord(ch) > 0x7F and ch.isalpha() and ch not in "ñÑ" for ch in text):
         return "vi"
-    words = set(fold(text).split())
+    words = set(words_of(text))
     for language, vocabulary in (("tl", _TL_WORDS), ("vi", _VI_WORDS), ("en", _EN_WORDS)):
         if words & vocabulary:
             return language
@@ -69,7 +104,7 @@ def reply(data: BotInput) -> list[MessageContent]:
     language = guess_language(data.text, data.contact_locale or data.workspace_locale)
     texts = _TEXT.get(language, _TEXT["en"])
     name = f" {data.contact_name.split()[-1]}" if data.contact_name.strip() else ""
-    if data.first_message or fold(data.text) in _GREETINGS:
+    if data.first_message or is_greeting(data.text):
         return [
             MessageContent(
                 text=texts["greet"].format(name=name, shop=data.workspace_name),

@@ -43,10 +43,20 @@ def is_sqlite_url(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
     if is_sqlite_url(url):
         return _create_sqlite_engine(url, echo=echo)
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args: dict[str, Any] = {}
+    if schema:
+        connect_args["server_settings"] = {"search_path": schema}
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args=connect_args,
+    )
 
 
 def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from chatcart.auth import service as auth
 from chatcart.auth.schemas import Principal
-from chatcart.http_deps import DbSession
+from chatcart.http_deps import RuntimeDep
 from chatcart.kit.crypto import random_token, same
 from chatcart.kit.errors import Forbidden
 
@@ -38,12 +38,15 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("The form has expired. Reload the page and try again.", code="csrf")
 
 
-async def admin_principal(request: Request, session: DbSession) -> Principal:
+async def admin_principal(request: Request, runtime: RuntimeDep) -> Principal:
     user_id = request.session.get("user_id")
     workspace_id = request.session.get("workspace_id")
     if not isinstance(user_id, int) or not isinstance(workspace_id, int):
         raise LoginRequired
-    principal = await auth.principal_for_session(session, user_id, workspace_id)
+    # A short session of its own: long responses (the event stream) must not hold a
+    # transaction, which on SQLite would be the write lock.
+    async with runtime.sessions() as session:
+        principal = await auth.principal_for_session(session, user_id, workspace_id)
     if principal is None:
         request.session.clear()
         raise LoginRequired

@@ -121,7 +121,8 @@ class WidgetSession:
                 for message in await conversations.identity_messages(
                     session, self.account.workspace_id, identity.id
                 ):
-                    if message.direction == "in" or message.status in {"sent", "delivered", "read"}:
+                    # Queued replies too: the push may have beaten the status update.
+                    if message.status not in {"failed", "cancelled"}:
                         shown.append(_wire(message))
             # Recorded but not yet processed (e.g. the worker is down): still the visitor's.
             seen = {m["client_id"] for m in shown if m["client_id"]}

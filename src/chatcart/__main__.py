@@ -1,0 +1,3 @@
+from chatcart.cli import app
+
+app()
