@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/chatcart serve
 
 ## make test: everything — lint, types, import contracts, suite on SQLite and on PostgreSQL+Redis
-test: $(STAMP) chromium services lint types imports test-sqlite test-postgres
+test: $(STAMP) chromium services lint types test-sqlite test-postgres
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -33,6 +33,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/lint-imports
 
 types: $(STAMP)
 	$(BIN)/mypy

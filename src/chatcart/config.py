@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     worker_batch_size: int = 50
     claim_seconds: int = 60
     outbox_max_attempts: int = 5
+    inbound_max_attempts: int = 5
 
     # Login throttling: after this many failures per email+address, each attempt waits longer.
     login_free_failures: int = 3

@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from chatcart import __version__
@@ -46,6 +48,32 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code)
 
 
+async def _api_validation_error(request: Request, exc: Exception) -> Response:
+    """422 in the API's own envelope, naming each bad field."""
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {"field": ".".join(str(p) for p in error["loc"]), "problem": error["msg"]}
+        for error in exc.errors()
+    ]
+    first = fields[0] if fields else {"field": "", "problem": "invalid request"}
+    body = {
+        "code": "validation_failed",
+        "message": f"{first['field']}: {first['problem']}",
+        "details": {"fields": fields},
+    }
+    return JSONResponse({"error": body}, status_code=422)
+
+
+async def _api_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
+    return JSONResponse(
+        {"error": {"code": code, "message": str(exc.detail)}},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
 async def _login_required(request: Request, exc: Exception) -> Response:
     target = f"/admin/login?next={request.url.path}"
     if request.headers.get("hx-request"):
@@ -65,6 +93,8 @@ def _api(runtime: Runtime) -> FastAPI:
     )
     api.state.runtime = runtime
     api.add_exception_handler(AppError, _app_error)
+    api.add_exception_handler(RequestValidationError, _api_validation_error)
+    api.add_exception_handler(StarletteHTTPException, _api_http_error)
     api.include_router(workspaces_api.router)
     api.include_router(conversations_api.router)
     return api

@@ -159,16 +159,18 @@ async def test_shopper_chats_and_the_owner_watches_live(
     await expect(thread.locator(".msg.out .text")).to_have_text([greeting, answer], timeout=LIVE)
     # The last update must win: the reply's delivery is reported, not left at "queued".
     await expect(thread.locator(".msg.out .status")).to_have_text(["sent", "sent"], timeout=LIVE)
-    await expect(rows.locator(".preview")).to_have_text(answer, timeout=LIVE)
-    assert await admin.evaluate("window.__notReloaded") is True
 
-    # --- Screenshots for people to look at.
+    # --- Screenshots for people to look at (before the last checks, so a failure below
+    # still leaves them behind).
     await expect(widget(shop, ".chips button")).to_have_count(0)  # the answer offers none
     await shop.screenshot(path=tmp_path / "demo-widget.png")
     await admin.screenshot(path=tmp_path / "admin-conversation.png")
     for name in ("demo-widget.png", "admin-conversation.png"):
         assert save_shot(tmp_path, name).stat().st_size > 0
 
+    # The conversation list follows too: its preview is the latest message.
+    await expect(rows.locator(".preview")).to_have_text(answer, timeout=LIVE)
+    assert await admin.evaluate("window.__notReloaded") is True
     assert shopper.errors == []
     assert owner.errors == []
 

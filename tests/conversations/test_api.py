@@ -71,7 +71,13 @@ async def test_bad_query_parameters_are_422_not_500(runtime: Runtime) -> None:
         httpx.AsyncClient(base_url=f"http://{host}/api/v1") as api,
     ):
         auth = {"Authorization": f"Bearer {shop.api_token}"}
-        assert (await api.get("/conversations?limit=0", headers=auth)).status_code == 422
+        too_small = await api.get("/conversations?limit=0", headers=auth)
+        assert too_small.status_code == 422
+        assert too_small.json()["error"]["code"] == "validation_failed"
+        assert too_small.json()["error"]["message"].startswith("query.limit:")
+        unknown = await api.get("/nope", headers=auth)
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["code"] == "not_found"
         assert (await api.get("/conversations?limit=abc", headers=auth)).status_code == 422
         assert (await api.get("/conversations/abc", headers=auth)).status_code == 422
 

@@ -177,6 +177,8 @@ async def test_decomposed_vietnamese_is_stored_nfc(runtime: Runtime) -> None:
 
 async def test_unknown_widget_key_is_closed_with_4404(runtime: Runtime) -> None:
     async with live_server(runtime.settings) as host:
-        with pytest.raises(websockets.exceptions.InvalidStatus):
-            async with websockets.connect(f"ws://{host}/widget/ws?key=wk_nope") as ws:
+        async with websockets.connect(f"ws://{host}/widget/ws?key=wk_nope") as ws:
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
                 await ws.recv()
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4404

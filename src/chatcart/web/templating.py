@@ -47,4 +47,7 @@ def render(
         "timezone": request.app.state.runtime.settings.timezone,
     }
     base.update(context or {})
+    workspace = base.get("workspace")
+    if workspace is not None:  # times show in the workspace's own zone
+        base["timezone"] = workspace.timezone
     return templates.TemplateResponse(request, name, base, status_code=status_code)

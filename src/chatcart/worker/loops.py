@@ -88,7 +88,10 @@ class Worker:
             log.exception("inbound event %s failed", event_id)
             async with transaction(self.rt.sessions) as session:
                 await channels.retry_inbound(
-                    session, event_id, f"{type(exc).__name__}: {exc}", max_attempts=5
+                    session,
+                    event_id,
+                    f"{type(exc).__name__}: {exc}",
+                    max_attempts=self.rt.settings.inbound_max_attempts,
                 )
             return
         await effects.flush(self.rt.bus)

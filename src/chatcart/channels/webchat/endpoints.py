@@ -241,9 +241,10 @@ async def widget_socket(ws: WebSocket, key: str = "") -> None:
     runtime: Runtime = ws.app.state.runtime
     async with runtime.sessions() as session:
         account = await channels.find_account(session, "webchat", key)
+    await ws.accept()
     if account is None or account.status != "active":
+        # Closed after accepting, so the browser sees 4404 and stops reconnecting.
         await ws.close(code=4404, reason="unknown widget key")
         return
-    await ws.accept()
     with contextlib.suppress(WebSocketDisconnect, TimeoutError):
         await WidgetSession(ws, runtime, account).run()

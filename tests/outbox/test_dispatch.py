@@ -1,0 +1,198 @@
+"""The dispatcher's status machine: sent, retried with backoff, failed with the code,
+stopped by policy — one delivery_attempt row per try."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from chatcart.channels.base import (
+    AccountRef,
+    Capabilities,
+    InboundEvent,
+    MessageContent,
+    OutboundEnvelope,
+    SendError,
+    SendResult,
+)
+from chatcart.contacts import service as contacts
+from chatcart.kit.clock import utcnow
+from chatcart.kit.db import transaction
+from chatcart.kit.effects import Effects
+from chatcart.models import DeliveryAttempt, OutboundMessage
+from chatcart.outbox import service as outbox
+from chatcart.policy.packs import PACKS, ChannelRules
+from chatcart.runtime import Runtime
+from chatcart.worker.loops import Worker
+from tests.helpers.factory import make_shop
+
+
+class ScriptedAdapter:
+    """Answers each send with the next scripted outcome; records what it was asked."""
+
+    kind = "webchat"
+    capabilities = Capabilities(max_text_chars=20, quick_replies=0, buttons=0, attachments=False)
+
+    def __init__(self, outcomes: list[SendResult | SendError]) -> None:
+        self.outcomes = outcomes
+        self.sent: list[OutboundEnvelope] = []
+
+    def parse(self, body: bytes, account: AccountRef) -> list[InboundEvent]:
+        return []
+
+    async def send(self, account: AccountRef, envelope: OutboundEnvelope) -> SendResult:
+        self.sent.append(envelope)
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, SendError):
+            raise outcome
+        return outcome
+
+
+async def _queue(runtime: Runtime, content: MessageContent, key: str = "k1") -> int:
+    shop = await make_shop(runtime)
+    async with transaction(runtime.sessions) as session:
+        person = await contacts.resolve(
+            session,
+            workspace_id=shop.workspace_id,
+            channel_account_id=shop.widget_account_id,
+            external_id="visitor-1",
+            profile={},
+            source=None,
+            seen_at=utcnow(),
+        )
+        effects = Effects()
+        outbound_id = await outbox.enqueue(
+            session,
+            effects,
+            workspace_id=shop.workspace_id,
+            channel_account_id=shop.widget_account_id,
+            identity_id=person.identity_id,
+            contact_id=person.contact_id,
+            conversation_id=None,
+            message_id=None,
+            idempotency_key=key,
+            content=content,
+        )
+        again = await outbox.enqueue(
+            session,
+            effects,
+            workspace_id=shop.workspace_id,
+            channel_account_id=shop.widget_account_id,
+            identity_id=person.identity_id,
+            contact_id=person.contact_id,
+            conversation_id=None,
+            message_id=None,
+            idempotency_key=key,
+            content=MessageContent(text="a different text"),
+        )
+    assert again == outbound_id  # same idempotency key: the same single row
+    return outbound_id
+
+
+async def _row(runtime: Runtime) -> tuple[OutboundMessage, list[Any]]:
+    async with runtime.sessions() as session:
+        row = await session.scalar(select(OutboundMessage))
+        attempts = (
+            await session.execute(
+                select(
+                    DeliveryAttempt.number, DeliveryAttempt.outcome, DeliveryAttempt.error_code
+                ).order_by(DeliveryAttempt.number)
+            )
+        ).all()
+    assert row is not None
+    return row, [tuple(a) for a in attempts]
+
+
+async def _due_now(runtime: Runtime) -> None:
+    async with transaction(runtime.sessions) as session:
+        await session.execute(update(OutboundMessage).values(next_attempt_at=utcnow()))
+
+
+async def test_sent_degraded_to_what_the_channel_can_show(runtime: Runtime) -> None:
+    adapter = ScriptedAdapter([SendResult(external_id="m_1", response={"ok": True})])
+    runtime.adapters["webchat"] = adapter
+    await _queue(runtime, MessageContent(text="Chọn size nhé, bạn ơi!"))
+    assert await Worker(runtime, "w").dispatcher.run_once() == 1
+    row, attempts = await _row(runtime)
+    assert (row.status, row.external_id, row.attempts) == ("sent", "m_1", 1)
+    assert attempts == [(1, "sent", None)]
+    assert adapter.sent[0].content.text == "Chọn size nhé, bạn …"
+    assert len(adapter.sent[0].content.text) == 20
+
+
+async def test_retryable_errors_back_off_then_succeed(runtime: Runtime) -> None:
+    adapter = ScriptedAdapter(
+        [
+            SendError("retry", "613", "rate limited", retry_after=30),
+            SendError("retry", "ConnectionError", "reset"),
+            SendResult(external_id="m_9"),
+        ]
+    )
+    runtime.adapters["webchat"] = adapter
+    await _queue(runtime, MessageContent(text="hi"))
+    dispatcher = Worker(runtime, "w").dispatcher
+    assert await dispatcher.run_once() == 1
+    row, _ = await _row(runtime)
+    assert row.status == "queued"
+    assert row.next_attempt_at - utcnow() > timedelta(seconds=25)  # the platform's retry_after
+    assert await dispatcher.run_once() == 0  # not due yet
+    for _ in range(2):
+        await _due_now(runtime)
+        assert await dispatcher.run_once() == 1
+    row, attempts = await _row(runtime)
+    assert row.status == "sent"
+    assert attempts == [(1, "retry", "613"), (2, "retry", "ConnectionError"), (3, "sent", None)]
+    assert {e.idempotency_key for e in adapter.sent} == {"k1"}
+
+
+async def test_permanent_errors_fail_with_the_platform_code(runtime: Runtime) -> None:
+    runtime.adapters["webchat"] = ScriptedAdapter([SendError("failed", "100", "Invalid parameter")])
+    await _queue(runtime, MessageContent(text="hi"))
+    await Worker(runtime, "w").dispatcher.run_once()
+    row, attempts = await _row(runtime)
+    assert (row.status, row.error_code, row.error_message) == ("failed", "100", "Invalid parameter")
+    assert attempts == [(1, "failed", "100")]
+
+
+async def test_retries_stop_at_the_maximum(runtime: Runtime) -> None:
+    limit = runtime.settings.outbox_max_attempts
+    runtime.adapters["webchat"] = ScriptedAdapter(
+        [SendError("retry", "503", "unavailable") for _ in range(limit)]
+    )
+    await _queue(runtime, MessageContent(text="hi"))
+    dispatcher = Worker(runtime, "w").dispatcher
+    for _ in range(limit):
+        await _due_now(runtime)
+        await dispatcher.run_once()
+    row, attempts = await _row(runtime)
+    assert row.status == "failed"
+    assert len(attempts) == limit
+    assert attempts[-1] == (limit, "failed", "503")
+
+
+async def test_policy_stops_a_send_and_names_the_rule(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    adapter = ScriptedAdapter([])
+    runtime.adapters["webchat"] = adapter
+    monkeypatch.setitem(
+        PACKS, "webchat", ChannelRules("webchat", "test", date(2026, 1, 1), window_hours=24)
+    )
+    await _queue(runtime, MessageContent(text="hi"))
+    async with transaction(runtime.sessions) as session:
+        from chatcart.models import ContactIdentity
+
+        await session.execute(
+            update(ContactIdentity).values(last_inbound_at=utcnow() - timedelta(hours=25))
+        )
+    await Worker(runtime, "w").dispatcher.run_once()
+    row, attempts = await _row(runtime)
+    assert adapter.sent == []
+    assert (row.status, row.error_code) == ("failed", "policy:webchat.window_closed")
+    assert row.error_message is not None and "24 hours" in row.error_message
+    assert attempts == []
