@@ -47,9 +47,12 @@ async def _echo(ws: WebSocket) -> None:
 
 
 async def _serve(app: object, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))  # type: ignore[arg-type]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(1000):  # up to 10 s
+        if server.started:
+            break
         await asyncio.sleep(0.01)
     return server, task
 

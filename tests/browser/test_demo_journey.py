@@ -3,6 +3,7 @@ shop owner logs into the admin and watches the conversation update live (SSE + H
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from pathlib import Path
@@ -157,25 +158,34 @@ async def test_shopper_chats_and_the_owner_watches_live(
         ["xin chào", "còn áo size M không?"], timeout=LIVE
     )
     await expect(thread.locator(".msg.out .text")).to_have_text([greeting, answer], timeout=LIVE)
-    # The last update must win: the reply's delivery is reported, not left at "queued".
-    await expect(thread.locator(".msg.out .status")).to_have_text(["sent", "sent"], timeout=LIVE)
-
-    # --- Screenshots for people to look at (before the last checks, so a failure below
-    # still leaves them behind).
+    await expect(widget(shop, ".log .msg")).to_have_count(4)
     await expect(widget(shop, ".chips button")).to_have_count(0)  # the answer offers none
+
+    # The page must settle on the latest state: htmx re-fetches on SSE events and the last
+    # event has to win (the reply's delivery status; the list's preview of the last message).
+    settled = await asyncio.gather(
+        expect(thread.locator(".msg.out .status")).to_have_text(["sent", "sent"], timeout=LIVE),
+        expect(rows.locator(".preview")).to_have_text(answer, timeout=LIVE),
+        return_exceptions=True,
+    )
+
+    # --- Screenshots for people to look at (taken even when the page did not settle).
     await shop.screenshot(path=tmp_path / "demo-widget.png")
     await admin.screenshot(path=tmp_path / "admin-conversation.png")
     for name in ("demo-widget.png", "admin-conversation.png"):
         assert save_shot(tmp_path, name).stat().st_size > 0
 
-    # The conversation list follows too: its preview is the latest message.
-    await expect(rows.locator(".preview")).to_have_text(answer, timeout=LIVE)
+    failures = [str(outcome) for outcome in settled if isinstance(outcome, BaseException)]
+    if failures:
+        pytest.fail("the admin page did not settle on the latest state:\n" + "\n".join(failures))
     assert await admin.evaluate("window.__notReloaded") is True
     assert shopper.errors == []
     assert owner.errors == []
 
 
-async def test_admin_switches_language(demo_server: DemoServer, new_person: NewPerson) -> None:
+async def test_admin_switches_language(
+    demo_server: DemoServer, new_person: NewPerson, tmp_path: Path
+) -> None:
     base = demo_server.base_url
     owner = await new_person(locale="en-US")
     admin = owner.page
@@ -206,6 +216,8 @@ async def test_admin_switches_language(demo_server: DemoServer, new_person: NewP
     if vietnamese != "Conversations":  # the vi catalog exists and translates the label
         await expect(nav).to_have_text(vietnamese)
         await expect(admin).to_have_title(re.compile(rf"^{re.escape(vietnamese)} · chatcart$"))
+    await admin.screenshot(path=tmp_path / "admin-vi.png")
+    save_shot(tmp_path, "admin-vi.png")
 
     # And back to EN.
     await admin.locator("a.lang[hreflang=en]").click()

@@ -152,6 +152,8 @@ async def test_conversation_view_shows_the_exchange_and_updates_live(runtime: Ru
             async with client.stream("GET", "/admin/events") as stream:
                 lines = stream.aiter_lines()
                 assert (await anext(lines)) == ": connected"
+                assert (await anext(lines)) == ""
+                assert (await anext(lines)) == "event: resync"
                 await visitor.say("còn áo size M không?")
                 seen: list[str] = []
                 while f"event: conv-{conversation_id}" not in seen:

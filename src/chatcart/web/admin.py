@@ -174,6 +174,9 @@ async def events(principal: AdminPrincipal, runtime: RuntimeDep, request: Reques
     async def stream() -> AsyncIterator[str]:
         async with runtime.bus.subscribe(f"workspace:{principal.workspace_id}") as queue:
             yield ": connected\n\n"
+            # Subscribed only now: whatever changed since the page was rendered is fetched
+            # once, so nothing falls between the render and the subscription.
+            yield "event: resync\ndata: {}\n\n"
             while not await request.is_disconnected():
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
@@ -181,6 +184,9 @@ async def events(principal: AdminPrincipal, runtime: RuntimeDep, request: Reques
                     yield ": keepalive\n\n"
                     continue
                 data = jsonx.dumps(event)
+                if event.get("type") == "visitor_typing":  # changes no list or thread
+                    yield f"event: typing\ndata: {data}\n\n"
+                    continue
                 yield f"event: changed\ndata: {data}\n\n"
                 if event.get("conversation_id"):
                     yield f"event: conv-{event['conversation_id']}\ndata: {data}\n\n"

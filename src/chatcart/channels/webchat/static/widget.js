@@ -79,7 +79,7 @@
   root.innerHTML =
     "<style>" +
     ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
-    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#e4572e;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}" +
+    ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#e4572e;color:#fff;display:inline-flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25)}" +
     ".panel{display:none;flex-direction:column;width:340px;max-width:calc(100vw - 40px);height:480px;max-height:calc(100vh - 100px);background:#fff;border-radius:14px;box-shadow:0 8px 30px rgba(0,0,0,.25);overflow:hidden;margin-bottom:12px}" +
     ".panel.open{display:flex}" +
     ".head{background:#e4572e;color:#fff;padding:12px 14px;display:flex;justify-content:space-between;align-items:center;font-weight:600}" +
@@ -107,7 +107,9 @@
     '<div class="chips"></div>' +
     '<form><textarea rows="1"></textarea><button type="submit" class="send"></button></form>' +
     "</div>" +
-    '<div style="text-align:right"><button type="button" class="bubble">💬</button></div>';
+    '<div style="text-align:right"><button type="button" class="bubble">' +
+    '<svg width="28" height="28" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/></svg>' +
+    '</button></div>';
   var $ = function (sel) {
     return root.querySelector(sel);
   };
