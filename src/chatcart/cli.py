@@ -99,6 +99,8 @@ def serve(
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not worker:
+        _warn_without_redis(settings)
     application = create_app(settings, run_worker=worker)
     uvicorn.run(
         application,
@@ -110,11 +112,21 @@ def serve(
     )
 
 
+def _warn_without_redis(settings: Settings) -> None:
+    if not settings.redis_url:
+        err.print(
+            "[yellow]warning:[/] web and worker in separate processes need CHATCART_REDIS_URL "
+            "to reach each other; without it, replies reach open widgets only on reconnect "
+            "and work waits for the next poll."
+        )
+
+
 @app.command("worker")
 def worker_command() -> None:
     """Run only the worker loops (the scaled shape: run as many as you need)."""
     from chatcart.worker.loops import Worker
 
+    _warn_without_redis(_settings())
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     async def work(runtime: Runtime) -> None:
