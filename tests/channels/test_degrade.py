@@ -136,3 +136,43 @@ def test_attachment_links_are_kept_whole_when_text_is_cut() -> None:
     )
     assert out.text.endswith("…\n" + url)
     assert len(out.text) == 30
+
+
+def test_cards_and_receipts_become_text_where_the_channel_has_no_template() -> None:
+    from chatcart.channels.base import Card, Receipt, ReceiptItem
+
+    content = MessageContent(
+        text="Gợi ý cho bạn:",
+        cards=[
+            Card(
+                title="Áo thun basic",
+                subtitle="150.000 ₫",
+                url="https://shop.test/ao",
+                buttons=[Button(title="Chọn", payload="PICK:1")],
+            ),
+            Card(title="Áo sơ mi linen", buttons=[Button(title="Chọn", payload="PICK:2")]),
+        ],
+        receipt=Receipt(
+            recipient_name="Lan",
+            order_number="1001",
+            currency="VND",
+            payment_method="COD",
+            items=[ReceiptItem(title="Áo thun basic", quantity=2, price=150_000)],
+            subtotal=300_000,
+            shipping_cost=30_000,
+            total_cost=330_000,
+        ),
+    )
+    caps = Capabilities(max_text_chars=2000, quick_replies=13, buttons=3, attachments=True)
+    out = degrade(content, caps)
+    assert out.cards == []
+    assert out.receipt is None
+    assert out.buttons == []
+    assert "#1001 — Lan" in out.text
+    assert "2 × Áo thun basic: 300.000\xa0₫" in out.text
+    assert "= 330.000\xa0₫ (COD)" in out.text
+    assert "• Áo thun basic — 150.000 ₫\n  https://shop.test/ao" in out.text
+    assert "1. Chọn\n2. Chọn" in out.text
+
+    rich = Capabilities(2000, 13, 3, True, cards=10, receipt=True)
+    assert degrade(content, rich) == content

@@ -28,9 +28,46 @@ class QuickReply(BaseModel):
 
 
 class Button(BaseModel):
+    """Exactly one of payload (postback), url (web link) or phone_number (call)."""
+
     title: str = Field(max_length=80)
     payload: str | None = None
     url: str | None = None
+    phone_number: str | None = None  # E.164
+
+
+class Card(BaseModel):
+    """One element of a carousel (Messenger generic template)."""
+
+    title: str = Field(max_length=80)
+    subtitle: str | None = Field(default=None, max_length=80)
+    image_url: str | None = None
+    url: str | None = None  # where tapping the card goes
+    buttons: list[Button] = Field(default_factory=list, max_length=3)
+
+
+class ReceiptItem(BaseModel):
+    title: str
+    subtitle: str | None = None
+    quantity: int = 1
+    price: int  # minor units of the receipt's currency (VND: đồng; PHP: centavos)
+    image_url: str | None = None
+
+
+class Receipt(BaseModel):
+    """An order summary (Messenger receipt template; text elsewhere)."""
+
+    recipient_name: str
+    order_number: str
+    currency: str  # ISO 4217
+    payment_method: str
+    items: list[ReceiptItem]
+    subtotal: int  # all amounts in minor units
+    shipping_cost: int = 0
+    total_tax: int = 0
+    total_cost: int
+    address: dict[str, str] | None = None  # street_1, city, state, postal_code, country
+    timestamp: datetime | None = None
 
 
 class MessageContent(BaseModel):
@@ -38,22 +75,67 @@ class MessageContent(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
     quick_replies: list[QuickReply] = Field(default_factory=list)
     buttons: list[Button] = Field(default_factory=list)
+    cards: list[Card] = Field(default_factory=list)
+    receipt: Receipt | None = None
 
 
-InboundKind = Literal["message", "postback", "referral", "optin", "delivery", "read", "echo"]
+InboundKind = Literal[
+    "message",  # a person wrote (text, attachments, quick-reply tap, story reply)
+    "postback",  # a button / Get Started / persistent-menu tap
+    "referral",  # m.me ref link or ad into an existing thread
+    "optin",  # plugin opt-in or marketing-messages opt-in (token)
+    "delivery",  # receipts: everything up to `watermark` delivered
+    "read",  # receipts: everything up to `watermark` read
+    "echo",  # a message the Page sent (by us, or by a human in the Page inbox)
+    "comment",  # a comment on a post (Page feed, Instagram media)
+    "story_mention",  # Instagram: the person mentioned the account in a story
+]
+
+
+class CommentRef(BaseModel):
+    comment_id: str
+    post_id: str | None = None  # Page post id or Instagram media id
+    parent_id: str | None = None
+    text: str = ""
+    from_id: str  # on Page feeds this is NOT a PSID
+    from_name: str | None = None
+    verb: str = "add"  # add | edited | remove | hide | unhide
+    created_at: datetime
+    media_product_type: str | None = None  # Instagram: FEED | REELS | STORY | AD
+
+
+class OptinRef(BaseModel):
+    type: str  # notification_messages | one_time_notif_req | plugin
+    payload: str | None = None
+    token: str | None = None  # notification_messages_token
+    frequency: str | None = None  # DAILY | WEEKLY | MONTHLY
+    expires_at: datetime | None = None
+    token_status: str | None = None  # REFRESHED | NOT_REFRESHED
+    status: str | None = None  # notification_messages_status: e.g. STOP_NOTIFICATIONS
+    title: str | None = None
+    timezone: str | None = None
+    ref: str | None = None  # plugin data-ref
+    user_ref: str | None = None
 
 
 class InboundEvent(BaseModel):
-    """One thing a person did on a channel, parsed from a recorded raw event."""
+    """One thing a person (or the Page) did on a channel, parsed from a recorded raw event."""
 
     kind: InboundKind = "message"
     external_id: str  # the platform's message / event id
-    sender_id: str  # the person's id on this channel account
+    sender_id: str  # the person's id on this channel account (for echoes: the recipient)
     timestamp: datetime
     content: MessageContent = Field(default_factory=MessageContent)
     payload: str | None = None  # quick-reply / postback payload
-    referral: dict[str, Any] | None = None
+    referral: dict[str, Any] | None = None  # {"ref", "source", "type", "ad_id", ...}
     profile: dict[str, Any] = Field(default_factory=dict)  # name, locale... when the event has them
+    reply_to: dict[str, Any] | None = None  # {"mid": ...} or {"story": {"id", "url"}}
+    comment: CommentRef | None = None
+    optin: OptinRef | None = None
+    watermark: datetime | None = None  # delivery / read
+    mids: list[str] = Field(default_factory=list)  # delivery: the delivered message ids
+    app_id: str | None = None  # echo: the app that sent it
+    metadata: str | None = None  # echo: what the sender attached (ours: the idempotency key)
 
 
 class AccountRef(BaseModel):
@@ -66,12 +148,18 @@ class AccountRef(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
+RecipientKind = Literal["id", "comment_id", "post_id", "notification_messages_token", "user_ref"]
+SenderAction = Literal["typing_on", "typing_off", "mark_seen"]
+
+
 class OutboundEnvelope(BaseModel):
     idempotency_key: str
     recipient_id: str
-    content: MessageContent
-    messaging_type: str = "RESPONSE"
-    tag: str | None = None
+    recipient_kind: RecipientKind = "id"
+    content: MessageContent = Field(default_factory=MessageContent)
+    messaging_type: str = "RESPONSE"  # RESPONSE | UPDATE | MESSAGE_TAG (chosen by policy/)
+    tag: str | None = None  # chosen by policy/, never by an adapter
+    sender_action: SenderAction | None = None  # sent instead of content when set
     message_ref: int | None = None  # our conversation message id, when there is one
     conversation_ref: int | None = None
 
@@ -114,6 +202,8 @@ class Capabilities:
     quick_replies: int  # how many; 0 = none
     buttons: int
     attachments: bool
+    cards: int = 0  # carousel elements; 0 = cards become text
+    receipt: bool = False  # a native order-summary template
 
 
 class ChannelAdapter(Protocol):
@@ -123,3 +213,8 @@ class ChannelAdapter(Protocol):
     def parse(self, body: bytes, account: AccountRef) -> list[InboundEvent]: ...
 
     async def send(self, account: AccountRef, envelope: OutboundEnvelope) -> SendResult: ...
+
+    async def profile(self, account: AccountRef, user_id: str) -> dict[str, Any]:
+        """What the platform tells of a person: {"first_name", "last_name", "name",
+        "profile_pic", "locale", "timezone"} as far as granted; {} when nothing is."""
+        ...

@@ -4,6 +4,7 @@ through the bus (the socket may live in another process)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -53,6 +54,9 @@ class WebchatAdapter:
                 profile=profile,
             )
         ]
+
+    async def profile(self, account: AccountRef, user_id: str) -> dict[str, Any]:
+        return {}  # anonymous visitors: what we know came with their messages
 
     async def send(self, account: AccountRef, envelope: OutboundEnvelope) -> SendResult:
         external_id = f"wc-{envelope.message_ref or envelope.idempotency_key}"
