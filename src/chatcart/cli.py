@@ -259,6 +259,94 @@ def channels_add_webchat(
     console.print(_run(work), soft_wrap=True, markup=False)
 
 
+def _connect_meta(
+    kind: str,
+    workspace: str,
+    external_id: str,
+    page_token: str,
+    app_secret: str,
+    verify_token: str | None,
+    name: str,
+    page_id: str | None = None,
+) -> None:
+    async def work(runtime: Runtime) -> tuple[int, str, str]:
+        async with transaction(runtime.sessions) as session:
+            ws = await workspaces.get_by_slug(session, workspace)
+            account = await channels.connect_meta(
+                session,
+                runtime.secrets,
+                workspace_id=ws.id,
+                kind=kind,
+                name=name,
+                external_id=external_id,
+                page_token=page_token,
+                app_secret=app_secret,
+                verify_token=verify_token,
+                page_id=page_id,
+            )
+            token = await channels.verify_token_of(session, runtime.secrets, account.id)
+        return account.id, runtime.settings.base_url.rstrip("/"), token
+
+    account_id, base, token = _run(work)
+    console.print(f"[bold green]{kind} account connected[/] (id {account_id})")
+    console.print("Paste these into your Meta app's Webhooks settings:")
+    console.print(f"  Callback URL : {base}/webhooks/{kind}/{account_id}", markup=False)
+    console.print(f"  Verify token : {token}", markup=False)
+
+
+@channels_add.command("messenger")
+def channels_add_messenger(
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    page_id: Annotated[str, typer.Option(help="The Facebook Page id.")],
+    page_token: Annotated[str, typer.Option(help="A Page access token (pages_messaging).")],
+    app_secret: Annotated[str, typer.Option(help="The Meta app's secret (signs webhooks).")],
+    verify_token: Annotated[
+        str | None, typer.Option(help="Your webhook verify token; generated when omitted.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Name shown in the admin.")] = "",
+) -> None:
+    """Connect a Facebook Page (credentials are stored encrypted)."""
+    _connect_meta("messenger", workspace, page_id, page_token, app_secret, verify_token, name)
+
+
+@channels_add.command("instagram")
+def channels_add_instagram(
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    ig_id: Annotated[str, typer.Option(help="The Instagram professional account id.")],
+    page_id: Annotated[str, typer.Option(help="The Facebook Page linked to it.")],
+    page_token: Annotated[str, typer.Option(help="That Page's access token.")],
+    app_secret: Annotated[str, typer.Option(help="The Meta app's secret (signs webhooks).")],
+    verify_token: Annotated[
+        str | None, typer.Option(help="Your webhook verify token; generated when omitted.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Name shown in the admin.")] = "",
+) -> None:
+    """Connect an Instagram professional account (Messenger API for Instagram)."""
+    _connect_meta(
+        "instagram", workspace, ig_id, page_token, app_secret, verify_token, name, page_id
+    )
+
+
+@channels_app.command("list")
+def channels_list(workspace: Annotated[str, typer.Option(help="Workspace slug.")]) -> None:
+    """List the workspace's channel accounts and their status."""
+
+    async def work(runtime: Runtime) -> Table:
+        table = Table("id", "kind", "name", "external id", "status")
+        async with runtime.sessions() as session:
+            ws = await workspaces.get_by_slug(session, workspace)
+            for account in await channels.list_accounts(session, ws.id):
+                status = account.status
+                if account.status_reason:
+                    status += f" ({account.status_reason})"
+                table.add_row(
+                    str(account.id), account.kind, account.name, account.external_id, status
+                )
+        return table
+
+    console.print(_run(work))
+
+
 @demo_app.command("seed")
 def demo_seed() -> None:
     """Create the demo workspace once (later runs print its login again)."""

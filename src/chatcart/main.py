@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from chatcart import __version__
+from chatcart.channels import webhooks
 from chatcart.channels.webchat import endpoints as webchat
 from chatcart.config import Settings, get_settings
 from chatcart.conversations import endpoints as conversations_api
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(public.router)
     app.include_router(admin.router)
     app.include_router(webchat.router)
+    app.include_router(webhooks.router)
 
     @app.exception_handler(404)
     async def _not_found(request: Request, exc: Exception) -> Response:

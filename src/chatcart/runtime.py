@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatcart.channels.base import ChannelAdapter
-from chatcart.channels.registry import build_adapters
+from chatcart.channels.registry import build_adapters, close_adapters
 from chatcart.config import Settings
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.db import create_engine, session_factory
@@ -38,5 +38,6 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        await close_adapters(self.adapters)
         await self.bus.close()
         await self.engine.dispose()

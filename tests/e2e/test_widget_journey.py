@@ -59,7 +59,11 @@ async def test_hello_gets_a_greeting_through_the_outbox(runtime: Runtime) -> Non
         assert [(m.direction, m.sender) for m in messages] == [("in", "contact"), ("out", "bot")]
         contact = await session.scalar(select(Contact))
         assert contact is not None
-        assert contact.source == {"source": "webchat", "page_url": "https://shop.example/demo"}
+        assert contact.source == {
+            "channel": "webchat",
+            "source": "WIDGET",
+            "page_url": "https://shop.example/demo",
+        }
         identity = await session.scalar(select(ContactIdentity))
         assert identity is not None and identity.external_id == visitor.welcome["visitor_id"]
         assert identity.last_inbound_at is not None

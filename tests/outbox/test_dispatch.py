@@ -24,7 +24,7 @@ from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.models import DeliveryAttempt, OutboundMessage
 from chatcart.outbox import service as outbox
-from chatcart.policy.packs import PACKS, ChannelRules
+from chatcart.policy.packs import PACKS, window_only
 from chatcart.runtime import Runtime
 from chatcart.worker.loops import Worker
 from tests.helpers.factory import make_shop
@@ -42,6 +42,9 @@ class ScriptedAdapter:
 
     def parse(self, body: bytes, account: AccountRef) -> list[InboundEvent]:
         return []
+
+    async def profile(self, account: AccountRef, user_id: str) -> dict[str, Any]:
+        return {}
 
     async def send(self, account: AccountRef, envelope: OutboundEnvelope) -> SendResult:
         self.sent.append(envelope)
@@ -126,7 +129,7 @@ async def test_sent_degraded_to_what_the_channel_can_show(runtime: Runtime) -> N
 async def test_retryable_errors_back_off_then_succeed(runtime: Runtime) -> None:
     adapter = ScriptedAdapter(
         [
-            SendError("retry", "613", "rate limited", retry_after=30),
+            SendError("retry", "2", "service unavailable", retry_after=30),
             SendError("retry", "ConnectionError", "reset"),
             SendResult(external_id="m_9"),
         ]
@@ -144,7 +147,7 @@ async def test_retryable_errors_back_off_then_succeed(runtime: Runtime) -> None:
         assert await dispatcher.run_once() == 1
     row, attempts = await _row(runtime)
     assert row.status == "sent"
-    assert attempts == [(1, "retry", "613"), (2, "retry", "ConnectionError"), (3, "sent", None)]
+    assert attempts == [(1, "retry", "2"), (2, "retry", "ConnectionError"), (3, "sent", None)]
     assert {e.idempotency_key for e in adapter.sent} == {"k1"}
 
 
@@ -181,7 +184,7 @@ async def test_policy_stops_a_send_and_names_the_rule(
     adapter = ScriptedAdapter([])
     runtime.adapters["webchat"] = adapter
     monkeypatch.setitem(
-        PACKS, "webchat", ChannelRules("webchat", "test", date(2026, 1, 1), window_hours=24)
+        PACKS, "webchat", window_only("webchat", version="test", effective=date(2026, 1, 1))
     )
     await _queue(runtime, MessageContent(text="hi"))
     async with transaction(runtime.sessions) as session:
@@ -196,3 +199,38 @@ async def test_policy_stops_a_send_and_names_the_rule(
     assert (row.status, row.error_code) == ("failed", "policy:webchat.window_closed")
     assert row.error_message is not None and "24 hours" in row.error_message
     assert attempts == []
+
+
+async def test_a_throttled_page_waits_as_a_whole(runtime: Runtime) -> None:
+    """Meta's rate-limit codes back off that Page only: the next message to another
+    person on the same Page waits too, without spending an attempt."""
+    adapter = ScriptedAdapter([SendError("retry", "613", "rate limited", retry_after=30)])
+    runtime.adapters["webchat"] = adapter
+    first = await _queue(runtime, MessageContent(text="one"), key="k1")
+    dispatcher = Worker(runtime, "w").dispatcher
+    assert await dispatcher.run_once() == 1
+    async with transaction(runtime.sessions) as session:
+        row = await session.get(OutboundMessage, first)
+        assert row is not None
+        effects = Effects()
+        await outbox.enqueue(
+            session,
+            effects,
+            workspace_id=row.workspace_id,
+            channel_account_id=row.channel_account_id,
+            identity_id=row.identity_id,
+            contact_id=row.contact_id,
+            conversation_id=None,
+            message_id=None,
+            idempotency_key="k2",
+            content=MessageContent(text="two"),
+        )
+    await _due_now(runtime)
+    assert await dispatcher.run_once() == 2
+    async with runtime.sessions() as session:
+        rows = (await session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))).all()
+        attempts = (await session.scalars(select(DeliveryAttempt))).all()
+    assert [r.status for r in rows] == ["queued", "queued"]
+    assert all(r.next_attempt_at - utcnow() > timedelta(seconds=20) for r in rows)
+    assert len(attempts) == 1  # only the send Meta refused
+    assert len(adapter.sent) == 1

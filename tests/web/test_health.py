@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
+from chatcart import migrate
 from chatcart.runtime import Runtime
 from tests.helpers.servers import live_server
 
@@ -17,10 +18,12 @@ async def test_health_and_readiness(runtime: Runtime) -> None:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["migrations"]["current"] == "0001"
+        head = migrate.head_revision(runtime.settings.database_url)
+        assert ready.json()["migrations"]["current"] == head
 
 
 async def test_readyz_is_503_when_migrations_are_behind(runtime: Runtime) -> None:
+    head = migrate.head_revision(runtime.settings.database_url)
     async with runtime.engine.begin() as conn:
         await conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     try:
@@ -32,9 +35,11 @@ async def test_readyz_is_503_when_migrations_are_behind(runtime: Runtime) -> Non
             assert (await client.get("/healthz")).status_code == 200
     finally:
         async with runtime.engine.begin() as conn:
-            await conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+            await conn.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": head}
+            )
     assert ready.status_code == 503
-    assert ready.json()["migrations"] == {"current": "0000", "head": "0001"}
+    assert ready.json()["migrations"] == {"current": "0000", "head": head}
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(runtime: Runtime) -> None:

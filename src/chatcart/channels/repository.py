@@ -56,3 +56,10 @@ async def pending_inbound_from(
             )
         ).all()
     )
+
+
+async def inbound_rows(session: AsyncSession, event_ids: list[int]) -> list[InboundEvent]:
+    if not event_ids:
+        return []
+    query = select(InboundEvent).where(InboundEvent.id.in_(event_ids)).order_by(InboundEvent.id)
+    return list((await session.scalars(query)).all())

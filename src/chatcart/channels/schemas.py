@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +16,30 @@ class ChannelAccountOut(BaseModel):
     name: str
     external_id: str
     status: str
+    status_reason: str | None = None
     settings: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewInbound:
+    """One raw event to record (a webhook batch is split into these at the door)."""
+
+    workspace_id: int
+    channel_account_id: int
+    external_id: str
+    body: str
+    sender_external_id: str | None = None
+    status: str = "pending"  # "failed" for a signed body nobody can read, kept for review
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedInbound:
+    id: int
+    workspace_id: int
+    channel_account_id: int
+    body: bytes
 
 
 class RecordedEvent(BaseModel):

@@ -6,17 +6,25 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels import repository
 from chatcart.channels.base import AccountRef, ChannelAdapter, InboundEvent
 from chatcart.channels.errors import ChannelAccountNotFound
-from chatcart.channels.schemas import ChannelAccountOut, RecordedEvent
+from chatcart.channels.schemas import (
+    ChannelAccountOut,
+    ClaimedInbound,
+    NewInbound,
+    RecordedEvent,
+)
 from chatcart.kit import jsonx
 from chatcart.kit.claims import claim_due
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox, random_token
+from chatcart.kit.errors import Conflict, ValidationFailed
 from chatcart.models import ChannelAccount
 from chatcart.models import InboundEvent as InboundRow
 
@@ -58,6 +66,75 @@ async def create_webchat(
         external_id="wk_" + random_token(16),
         settings={"greeting": None},
     )
+
+
+async def connect_meta(
+    session: AsyncSession,
+    secrets: SecretBox,
+    *,
+    workspace_id: int,
+    kind: str,
+    name: str,
+    external_id: str,
+    page_token: str,
+    app_secret: str,
+    verify_token: str | None = None,
+    page_id: str | None = None,
+) -> ChannelAccountOut:
+    """Connect a Facebook Page (kind messenger) or an Instagram professional account linked
+    to a Page (kind instagram). Reconnecting the same account replaces its credentials."""
+    if kind not in {"messenger", "instagram"}:
+        raise ValidationFailed(f"not a Meta channel: {kind}", field="kind")
+    for field, value in (("page_token", page_token), ("app_secret", app_secret)):
+        if not value.strip():
+            raise ValidationFailed(f"{field} is empty", field=field)
+    credentials = {
+        "page_token": page_token.strip(),
+        "app_secret": app_secret.strip(),
+        "verify_token": (verify_token or "").strip() or random_token(18),
+    }
+    settings: dict[str, Any] = {"page_id": page_id or external_id}
+    existing = await repository.account_by_external(session, kind, external_id)
+    if existing is not None:
+        if existing.workspace_id != workspace_id:
+            raise Conflict(f"this {kind} account is connected to another workspace")
+        existing.credentials_encrypted = secrets.encrypt(jsonx.dumps(credentials))
+        existing.settings = {**existing.settings, **settings}
+        existing.name = name or existing.name
+        _set_status(existing, "active", None)
+        await session.flush()
+        return ChannelAccountOut.model_validate(existing)
+    return await create_account(
+        session,
+        secrets,
+        workspace_id=workspace_id,
+        kind=kind,
+        name=name or f"{kind} {external_id}",
+        external_id=external_id,
+        credentials=credentials,
+        settings=settings,
+    )
+
+
+def _set_status(row: ChannelAccount, status: str, reason: str | None) -> None:
+    row.status = status
+    row.status_reason = reason
+    row.status_changed_at = utcnow()
+
+
+async def flag_reauth(session: AsyncSession, account_id: int, reason: str) -> bool:
+    """The platform refused the account's token: it needs reconnecting in the admin.
+    Returns True when this changed the status (so the caller can announce it)."""
+    row = await repository.account(session, account_id)
+    if row is None or row.status == "reauth_required":
+        return False
+    _set_status(row, "reauth_required", reason)
+    return True
+
+
+async def verify_token_of(session: AsyncSession, secrets: SecretBox, account_id: int) -> str:
+    ref = await account_ref(session, secrets, account_id)
+    return ref.credentials.get("verify_token", "")
 
 
 async def find_account(
@@ -134,6 +211,36 @@ async def record_inbound(
     return RecordedEvent(id=row.id, created=True)
 
 
+async def record_inbound_many(session: AsyncSession, events: list[NewInbound]) -> int:
+    """Store many raw events in one statement; redeliveries (same account + external id,
+    also twice within one batch) are skipped. Returns how many were new."""
+    if not events:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "workspace_id": e.workspace_id,
+            "channel_account_id": e.channel_account_id,
+            "external_id": e.external_id,
+            "sender_external_id": e.sender_external_id,
+            "body": e.body,
+            "status": e.status,
+            "error": e.error,
+            "attempts": 0,
+            "received_at": now,
+            "available_at": now,
+            "processed_at": now if e.status != "pending" else None,
+        }
+        for e in events
+    ]
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(InboundRow).on_conflict_do_nothing(
+        index_elements=["channel_account_id", "external_id"]
+    )
+    result = await session.execute(statement.returning(InboundRow.id), rows)
+    return len(result.all())
+
+
 async def pending_bodies_from(
     session: AsyncSession, account_id: int, sender_external_id: str
 ) -> list[str]:
@@ -155,24 +262,23 @@ async def claim_inbound(
     )
 
 
-class ClaimedInbound:
-    def __init__(self, row: InboundRow) -> None:
-        self.id = row.id
-        self.workspace_id = row.workspace_id
-        self.channel_account_id = row.channel_account_id
-        self.body = row.body.encode("utf-8")
+async def load_claimed(session: AsyncSession, event_ids: list[int]) -> list[ClaimedInbound]:
+    rows = await repository.inbound_rows(session, event_ids)
+    return [
+        ClaimedInbound(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            channel_account_id=row.channel_account_id,
+            body=row.body.encode("utf-8"),
+        )
+        for row in rows
+    ]
 
 
-async def take_inbound(
-    session: AsyncSession, event_id: int, worker_id: str
-) -> ClaimedInbound | None:
-    """Lock a claimed event for processing; None if it is no longer ours or already done."""
-    query_row = await session.get(
-        InboundRow, event_id, with_for_update=True, populate_existing=True
-    )
-    if query_row is None or query_row.status != "pending" or query_row.claimed_by != worker_id:
-        return None
-    return ClaimedInbound(query_row)
+async def take_inbound(session: AsyncSession, event_id: int, worker_id: str) -> bool:
+    """Lock a claimed event for processing; False if it is no longer ours or already done."""
+    row = await session.get(InboundRow, event_id, with_for_update=True, populate_existing=True)
+    return row is not None and row.status == "pending" and row.claimed_by == worker_id
 
 
 def parse_inbound(

@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatcart.channels.base import OptinRef
 from chatcart.contacts import repository
 from chatcart.contacts.schemas import ContactOut, IdentityOut, ResolvedContact
-from chatcart.kit.clock import as_utc
+from chatcart.kit.clock import as_utc, utcnow
+from chatcart.kit.crypto import SecretBox
 from chatcart.kit.errors import NotFound
 from chatcart.kit.textnorm import nfc
-from chatcart.models import Contact, ContactIdentity
+from chatcart.models import Contact, ContactIdentity, OptinToken
 
 
 async def resolve(
@@ -25,25 +27,27 @@ async def resolve(
     profile: dict[str, Any],
     source: dict[str, Any] | None,
     seen_at: datetime,
+    opens_window: bool = True,
 ) -> ResolvedContact:
     """Find the contact behind a channel identity, creating both on first contact, and move
-    the identity's window clock (last inbound) forward."""
+    the identity's window clock (last inbound) forward when this interaction opens it."""
     seen_at = as_utc(seen_at)
     identity = await repository.identity(session, channel_account_id, external_id)
     created = False
     if identity is None:
         contact = Contact(
             workspace_id=workspace_id,
-            name=nfc(str(profile.get("name") or "")),
-            locale=profile.get("locale"),
             source=source or {},
             last_interaction_at=seen_at,
         )
+        _fill_from_profile(contact, profile)
         identity = ContactIdentity(
             workspace_id=workspace_id,
             channel_account_id=channel_account_id,
             external_id=external_id,
             last_inbound_at=seen_at,
+            profile=profile,
+            profile_fetched_at=utcnow() if profile else None,
         )
         try:
             async with session.begin_nested():
@@ -61,9 +65,9 @@ async def resolve(
     if contact_row is None:
         raise NotFound(f"contact {identity.contact_id} vanished")
     if not created:
-        _advance(identity, contact_row, seen_at)
-        if not contact_row.locale and profile.get("locale"):
-            contact_row.locale = profile["locale"]
+        _advance(identity, contact_row, seen_at, opens_window)
+        if profile:
+            _fill_from_profile(contact_row, profile)
     return ResolvedContact(
         contact_id=contact_row.id,
         identity_id=identity.id,
@@ -73,8 +77,31 @@ async def resolve(
     )
 
 
-def _advance(identity: ContactIdentity, contact: Contact, seen_at: datetime) -> None:
+def _fill_from_profile(contact: Contact, profile: dict[str, Any]) -> None:
+    """What the platform says fills what we do not know yet; it never overwrites a name
+    the seller or the person gave."""
+    first, last = profile.get("first_name"), profile.get("last_name")
+    full = profile.get("name") or " ".join(p for p in (first, last) if p)
+    if full and not contact.name:
+        contact.name = nfc(str(full))[:200]
+    if first and not contact.first_name:
+        contact.first_name = nfc(str(first))[:100]
+    if last and not contact.last_name:
+        contact.last_name = nfc(str(last))[:100]
+    if profile.get("profile_pic"):
+        contact.avatar_url = str(profile["profile_pic"])
+    if profile.get("locale") and not contact.locale:
+        contact.locale = str(profile["locale"])[:16]
+
+
+def _advance(
+    identity: ContactIdentity, contact: Contact, seen_at: datetime, opens_window: bool = True
+) -> None:
     # Redeliveries can arrive out of order: the clocks only move forward.
+    if not opens_window:
+        return
+    if not identity.reachable:  # they wrote again: they can be reached again
+        identity.reachable, identity.unreachable_reason = True, None
     if identity.last_inbound_at is None or seen_at > identity.last_inbound_at:
         identity.last_inbound_at = seen_at
     if contact.last_interaction_at is None or seen_at > contact.last_interaction_at:
@@ -100,3 +127,57 @@ async def find_identity(
 ) -> IdentityOut | None:
     row = await repository.identity(session, channel_account_id, external_id)
     return IdentityOut.model_validate(row) if row else None
+
+
+async def known_external_ids(
+    session: AsyncSession, channel_account_id: int, external_ids: set[str]
+) -> set[str]:
+    """Which of these senders we already know on this account (their profile is fetched)."""
+    return await repository.known_external_ids(session, channel_account_id, external_ids)
+
+
+async def mark_unreachable(session: AsyncSession, identity_id: int, reason: str) -> None:
+    """The platform says this person cannot be messaged (blocked, deactivated): stop
+    trying until they write again."""
+    row = await repository.identity_by_id(session, identity_id)
+    if row is not None:
+        row.reachable = False
+        row.unreachable_reason = reason
+
+
+async def record_optin(
+    session: AsyncSession,
+    secrets: SecretBox,
+    *,
+    workspace_id: int,
+    channel_account_id: int,
+    identity_id: int,
+    optin: OptinRef,
+    at: datetime,
+) -> None:
+    """Keep (or refresh, or stop) a marketing-messages opt-in token of one person."""
+    if optin.type != "notification_messages":
+        return  # plugin / legacy one-time opt-ins carry nothing we can send with
+    topic = optin.title or ""
+    row = await repository.optin(session, identity_id, topic)
+    stopped = (optin.status or "").upper().startswith("STOP")
+    if row is None:
+        if not optin.token:
+            return
+        row = OptinToken(
+            workspace_id=workspace_id,
+            channel_account_id=channel_account_id,
+            identity_id=identity_id,
+            topic=topic,
+            token_encrypted=secrets.encrypt(optin.token),
+            updated_at=at,
+        )
+        session.add(row)
+    if optin.token:
+        row.token_encrypted = secrets.encrypt(optin.token)
+    row.frequency = optin.frequency or row.frequency
+    row.timezone = optin.timezone or row.timezone
+    row.payload = optin.payload or row.payload
+    row.expires_at = optin.expires_at or row.expires_at
+    row.status = "stopped" if stopped else "active"
+    row.updated_at = at

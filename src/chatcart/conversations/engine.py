@@ -1,115 +1,185 @@
-"""The conversation engine: one recorded inbound event, end to end, in one transaction
-(DESIGN.md §5): parse -> contact -> locked conversation -> message -> bot -> outbox."""
+"""The conversation engine: recorded inbound events, end to end, inside the caller's
+transaction (DESIGN.md §5): contact -> locked conversation -> message -> bot -> outbox.
+
+Parsing and profile look-ups (network) happen before, in the worker, outside any
+transaction; everything here is database work only.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels import service as channels
-from chatcart.channels.base import ChannelAdapter, InboundEvent, ParseError
+from chatcart.channels.base import InboundEvent, MessageContent
 from chatcart.contacts import service as contacts
+from chatcart.contacts.schemas import ResolvedContact
 from chatcart.conversations import repository
+from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
 from chatcart.flows.schemas import BotInput
+from chatcart.growth import service as growth
+from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.effects import Effects
 from chatcart.kit.textnorm import nfc
 from chatcart.models import Conversation, Message
 from chatcart.outbox import service as outbox
 from chatcart.workspaces import service as workspaces
+from chatcart.workspaces.schemas import WorkspaceOut
 
 log = logging.getLogger(__name__)
 
-# Kinds that are a person writing (and so get an answer); the rest update state only.
-_CONVERSATIONAL = {"message", "postback"}
+
+@dataclass
+class _Step:
+    session: AsyncSession
+    effects: Effects
+    secrets: SecretBox
+    prepared: Prepared
+    index: int
+    event: InboundEvent
+    workspaces: dict[int, WorkspaceOut]
+
+    @property
+    def workspace_id(self) -> int:
+        return self.prepared.workspace_id
+
+    @property
+    def account_id(self) -> int:
+        return self.prepared.account.id
+
+    def announce(self, data: dict[str, Any]) -> None:
+        self.effects.publish(f"workspace:{self.workspace_id}", data)
 
 
-async def process_inbound(
+async def apply(
     session: AsyncSession,
     effects: Effects,
-    adapters: dict[str, ChannelAdapter],
     secrets: SecretBox,
-    event_id: int,
+    prepared: Prepared,
     worker_id: str,
+    cache: dict[int, WorkspaceOut] | None = None,
 ) -> bool:
     """Returns False when the event was not ours to process (claim lost or already done)."""
-    claimed = await channels.take_inbound(session, event_id, worker_id)
-    if claimed is None:
+    if not await channels.take_inbound(session, prepared.event_id, worker_id):
         return False
-    account = await channels.account_ref(session, secrets, claimed.channel_account_id)
-    try:
-        events = channels.parse_inbound(adapters, account, claimed.body)
-    except ParseError as exc:
-        log.warning("inbound event %s cannot be parsed: %s", event_id, exc)
-        await channels.finish_inbound(session, event_id, error=f"parse: {exc}")
-        return True
-    for index, event in enumerate(events):
-        if event.kind in _CONVERSATIONAL:
-            await _conversational(
-                session, effects, claimed.workspace_id, account.id, event_id, index, event
-            )
-    await channels.finish_inbound(session, event_id)
+    for index, event in enumerate(prepared.events):
+        step = _Step(session, effects, secrets, prepared, index, event, cache or {})
+        await _HANDLERS[event.kind](step)
+    await channels.finish_inbound(session, prepared.event_id)
     return True
 
 
-async def _conversational(
-    session: AsyncSession,
-    effects: Effects,
-    workspace_id: int,
-    account_id: int,
-    event_id: int,
-    index: int,
-    event: InboundEvent,
-) -> None:
-    contact = await contacts.resolve(
-        session,
-        workspace_id=workspace_id,
-        channel_account_id=account_id,
+async def _resolve(step: _Step, *, opens_window: bool) -> ResolvedContact:
+    event = step.event
+    profile = {**step.prepared.profiles.get(event.sender_id, {}), **event.profile}
+    source = None
+    if event.referral:
+        source = {"channel": step.prepared.account.kind, **event.referral}
+    return await contacts.resolve(
+        step.session,
+        workspace_id=step.workspace_id,
+        channel_account_id=step.account_id,
         external_id=event.sender_id,
-        profile=event.profile,
-        source=event.referral,
+        profile=profile,
+        source=source,
         seen_at=event.timestamp,
+        opens_window=opens_window,
     )
-    conversation, _ = await repository.lock_or_create(
-        session,
-        workspace_id=workspace_id,
+
+
+async def _conversation(step: _Step, contact: ResolvedContact) -> tuple[Conversation, bool]:
+    return await repository.lock_or_create(
+        step.session,
+        workspace_id=step.workspace_id,
         contact_id=contact.contact_id,
-        channel_account_id=account_id,
+        channel_account_id=step.account_id,
         identity_id=contact.identity_id,
     )
-    if await repository.message_by_external(session, conversation.id, event.external_id):
-        return  # already appended by an earlier run of this event
-    text = nfc(event.content.text)
-    content = event.content.model_copy(update={"text": text})
+
+
+def _touch(conversation: Conversation, message: Message) -> None:
+    conversation.last_message_at = message.created_at
+    conversation.last_message_preview = (message.text or _preview(message.content))[:200]
+
+
+def _preview(content: dict[str, Any]) -> str:
+    attachments = content.get("attachments") or []
+    return f"[{attachments[0].get('kind', 'file')}]" if attachments else ""
+
+
+async def _append(
+    step: _Step, conversation: Conversation, *, direction: str, sender: str, content: MessageContent
+) -> Message | None:
+    """Append a message once: a redelivered event finds its message already there."""
+    event = step.event
+    external_id = event.external_id if direction == "in" or sender == "agent" else None
+    if external_id and await repository.message_by_external(
+        step.session, conversation.id, external_id
+    ):
+        return None
+    stored = content.model_dump(exclude_defaults=True)
+    if event.payload and direction == "in":
+        stored["payload"] = event.payload
     message = Message(
-        workspace_id=workspace_id,
+        workspace_id=step.workspace_id,
         conversation_id=conversation.id,
-        direction="in",
-        sender="contact",
-        external_id=event.external_id,
-        text=text,
-        content=content.model_dump(exclude_defaults=True),
-        created_at=event.timestamp,
+        direction=direction,
+        sender=sender,
+        external_id=external_id,
+        text=content.text,
+        content=stored,
+        created_at=event.timestamp if direction == "in" else utcnow(),
     )
-    session.add(message)
-    await session.flush()
+    step.session.add(message)
+    await step.session.flush()
     _touch(conversation, message)
-    effects.publish(
-        f"workspace:{workspace_id}",
-        {"type": "message", "conversation_id": conversation.id, "message_id": message.id},
-    )
+    step.announce({"type": "message", "conversation_id": conversation.id, "message_id": message.id})
+    return message
+
+
+async def _person_writes(step: _Step) -> None:
+    """message, postback, story mention: the person wrote; the bot may answer."""
+    contact = await _resolve(step, opens_window=True)
+    conversation, created = await _conversation(step, contact)
+    content = step.event.content.model_copy(update={"text": nfc(step.event.content.text)})
+    message = await _append(step, conversation, direction="in", sender="contact", content=content)
+    if message is None:
+        return  # already handled by an earlier run of this event
+    await _bot_answers(step, contact, conversation, text=content.text, first=created)
+
+
+async def _person_arrives(step: _Step) -> None:
+    """m.me ref link or ad into an existing thread: opens the window, greets, no text."""
+    contact = await _resolve(step, opens_window=True)
+    conversation, _ = await _conversation(step, contact)
+    await _bot_answers(step, contact, conversation, text="", first=True)
+
+
+async def _bot_answers(
+    step: _Step,
+    contact: ResolvedContact,
+    conversation: Conversation,
+    *,
+    text: str,
+    first: bool,
+) -> None:
     if conversation.bot_paused:
         return
-    workspace = await workspaces.get(session, workspace_id)
+    workspace = step.workspaces.get(step.workspace_id)
+    if workspace is None:
+        workspace = await workspaces.get(step.session, step.workspace_id)
+        step.workspaces[step.workspace_id] = workspace
     replies = flows.respond(
         BotInput(
             text=text,
-            payload=event.payload,
-            first_message=not await repository.has_inbound_before(
-                session, conversation.id, message.id
-            ),
+            payload=step.event.payload,
+            first_message=first,
             contact_name=contact.name,
             contact_locale=contact.locale,
             workspace_name=workspace.name,
@@ -117,35 +187,88 @@ async def _conversational(
         )
     )
     for number, reply in enumerate(replies):
-        out = Message(
-            workspace_id=workspace_id,
-            conversation_id=conversation.id,
-            direction="out",
-            sender="bot",
-            text=reply.text,
-            content=reply.model_dump(exclude_defaults=True),
-        )
-        session.add(out)
-        await session.flush()
-        _touch(conversation, out)
+        out = await _append(step, conversation, direction="out", sender="bot", content=reply)
+        assert out is not None
         await outbox.enqueue(
-            session,
-            effects,
-            workspace_id=workspace_id,
-            channel_account_id=account_id,
+            step.session,
+            step.effects,
+            workspace_id=step.workspace_id,
+            channel_account_id=step.account_id,
             identity_id=contact.identity_id,
             contact_id=contact.contact_id,
             conversation_id=conversation.id,
             message_id=out.id,
-            idempotency_key=f"reply:{event_id}:{index}:{number}",
+            idempotency_key=f"reply:{step.prepared.event_id}:{step.index}:{number}",
             content=reply,
         )
-        effects.publish(
-            f"workspace:{workspace_id}",
-            {"type": "message", "conversation_id": conversation.id, "message_id": out.id},
-        )
 
 
-def _touch(conversation: Conversation, message: Message) -> None:
-    conversation.last_message_at = message.created_at
-    conversation.last_message_preview = message.text[:200]
+async def _receipt(step: _Step) -> None:
+    identity = await contacts.find_identity(step.session, step.account_id, step.event.sender_id)
+    if identity is None:
+        return
+    await outbox.apply_receipt(
+        step.session,
+        step.effects,
+        channel_account_id=step.account_id,
+        identity_id=identity.id,
+        kind=step.event.kind,
+        watermark=step.event.watermark,
+        mids=step.event.mids,
+    )
+
+
+async def _echo(step: _Step) -> None:
+    """A message the Page sent. Ours: nothing to do (never answered: no echo loops).
+    Someone else's (a person in the Page inbox): shown in the conversation as an agent's."""
+    event = step.event
+    for key in (event.metadata, event.external_id):
+        if key and await outbox.is_ours(step.session, step.account_id, key):
+            return
+    contact = await _resolve(step, opens_window=False)
+    conversation, _ = await _conversation(step, contact)
+    content = event.content.model_copy(update={"text": nfc(event.content.text)})
+    await _append(step, conversation, direction="out", sender="agent", content=content)
+
+
+async def _optin(step: _Step) -> None:
+    optin = step.event.optin
+    if optin is None:
+        return
+    contact = await _resolve(step, opens_window=False)  # an opt-in opens no window
+    await contacts.record_optin(
+        step.session,
+        step.secrets,
+        workspace_id=step.workspace_id,
+        channel_account_id=step.account_id,
+        identity_id=contact.identity_id,
+        optin=optin,
+        at=step.event.timestamp,
+    )
+
+
+async def _comment(step: _Step) -> None:
+    comment = step.event.comment
+    if comment is None:
+        return
+    comment_row = await growth.record_comment(
+        step.session,
+        workspace_id=step.workspace_id,
+        account_id=step.account_id,
+        comment=comment,
+        at=step.event.timestamp,
+    )
+    step.announce({"type": "comment", "comment_id": comment_row})
+
+
+_HANDLERS: dict[str, Callable[[_Step], Awaitable[None]]] = {
+    "message": _person_writes,
+    "postback": _person_writes,
+    "story_mention": _person_writes,
+    "referral": _person_arrives,
+    "delivery": _receipt,
+    "read": _receipt,
+    "echo": _echo,
+    "optin": _optin,
+    "comment": _comment,
+}

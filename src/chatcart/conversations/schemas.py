@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+
+from chatcart.channels.base import AccountRef, InboundEvent
 
 
 class MessageOut(BaseModel):
@@ -31,3 +34,14 @@ class ConversationOut(BaseModel):
     last_message_at: datetime | None
     last_message_preview: str
     created_at: datetime
+
+
+@dataclass
+class Prepared:
+    """A claimed raw event, parsed, with the profiles of its new senders fetched."""
+
+    event_id: int
+    workspace_id: int
+    account: AccountRef
+    events: list[InboundEvent]
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -12,7 +12,7 @@ from chatcart.conversations.schemas import ConversationOut, MessageOut
 from chatcart.kit.errors import NotFound
 from chatcart.models import Conversation, Message
 
-process_inbound = engine.process_inbound
+apply_inbound = engine.apply
 
 
 def _conversation_out(row: Row[Conversation, str, str]) -> ConversationOut:

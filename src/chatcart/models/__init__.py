@@ -4,6 +4,7 @@ from chatcart.models.base import Base
 from chatcart.models.channel import ChannelAccount
 from chatcart.models.contact import Contact, ContactIdentity
 from chatcart.models.conversation import Conversation, Message
+from chatcart.models.engagement import OptinToken, PostComment
 from chatcart.models.inbound import InboundEvent
 from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
 from chatcart.models.user import ApiToken, LoginFailure, Membership, User
@@ -21,7 +22,9 @@ __all__ = [
     "LoginFailure",
     "Membership",
     "Message",
+    "OptinToken",
     "OutboundMessage",
+    "PostComment",
     "User",
     "Workspace",
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -22,4 +23,7 @@ class ChannelAccount(IdMixin, CreatedMixin, Base):
     # Tokens and app secrets, encrypted with kit.crypto.SecretBox (never plaintext).
     credentials_encrypted: Mapped[str | None] = mapped_column(Text)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # active | reauth_required (the platform refused the token: reconnect in the admin)
     status: Mapped[str] = mapped_column(String(20), default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chatcart.models.base import Base, CreatedMixin, IdMixin
@@ -16,6 +16,9 @@ class Contact(IdMixin, CreatedMixin, Base):
         ForeignKey("workspace.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200), default="")
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    avatar_url: Mapped[str | None] = mapped_column(Text)
     locale: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
     # Where the first contact came from: {"channel": "webchat", "page_url": ...}.
@@ -42,3 +45,7 @@ class ContactIdentity(IdMixin, CreatedMixin, Base):
     # The clock of the platform's messaging window.
     last_inbound_at: Mapped[datetime | None]
     reachable: Mapped[bool] = mapped_column(default=True)
+    unreachable_reason: Mapped[str | None] = mapped_column(Text)
+    # What the platform's profile API said, when it was asked.
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    profile_fetched_at: Mapped[datetime | None]

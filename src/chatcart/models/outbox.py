@@ -23,7 +23,14 @@ class OutboundMessage(IdMixin, CreatedMixin, Base):
         ForeignKey("conversation.id", ondelete="SET NULL"), index=True
     )
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
-    identity_id: Mapped[int] = mapped_column(ForeignKey("contact_identity.id", ondelete="CASCADE"))
+    identity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_identity.id", ondelete="CASCADE")
+    )
+    # Whom the platform is asked to deliver to: the identity ("id"), or a comment for a
+    # private reply ("comment_id"), or a marketing opt-in token.
+    recipient_kind: Mapped[str] = mapped_column(String(40), default="id")
+    recipient_external_id: Mapped[str | None] = mapped_column(String(200))
+    written_by: Mapped[str] = mapped_column(String(10), default="bot")  # bot | human
     # The conversation message this send delivers, if it belongs to a conversation.
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("message.id", ondelete="SET NULL"), index=True
@@ -41,6 +48,8 @@ class OutboundMessage(IdMixin, CreatedMixin, Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
 
 
 class DeliveryAttempt(IdMixin, Base):

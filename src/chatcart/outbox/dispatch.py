@@ -1,19 +1,27 @@
-"""The dispatcher: claimed outbound rows -> policy -> degrade -> adapter.send -> attempt row.
+"""The dispatcher: claimed outbound rows -> policy -> rate limit -> degrade -> adapter.send ->
+attempt row -> status (DESIGN.md §5).
 
-No transaction is held during the network call. A crash between the send and its record
-lets the claim expire and the message is sent again: delivery is at least once, and the
-idempotency key / message id lets receivers (our widget) drop the repeat.
+A batch is read in one transaction and written back in one; no transaction is held during
+the network calls. Messages to one person go out in order; different people in parallel.
+A crash between a send and its record lets the claim expire and the message is sent again:
+delivery is at least once, and the idempotency key (echo metadata) / message id lets
+receivers drop the repeat.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatcart.channels import service as channels
 from chatcart.channels.base import (
+    AccountRef,
     ChannelAdapter,
     MessageContent,
     OutboundEnvelope,
@@ -22,16 +30,31 @@ from chatcart.channels.base import (
 )
 from chatcart.channels.degrade import degrade
 from chatcart.contacts import service as contacts
+from chatcart.growth import service as growth
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.kit.pubsub import Bus
+from chatcart.kit.ratelimit import RateLimiter
 from chatcart.outbox import service
 from chatcart.outbox.schemas import SendJob
 from chatcart.policy import service as policy
+from chatcart.policy.schemas import Decision, PolicyRequest, Purpose
 
 log = logging.getLogger(__name__)
+
+_RATE_LIMIT_CODES = {"4", "17", "32", "613", "80006", "http_429"}
+_REAUTH_WAIT = timedelta(minutes=5)
+
+
+@dataclass
+class _Outcome:
+    job: SendJob
+    started: datetime
+    result: SendResult | SendError | None = None  # None: not sent (blocked or deferred)
+    decision: Decision | None = None
+    defer_until: datetime | None = None
 
 
 @dataclass
@@ -44,19 +67,54 @@ class Dispatcher:
     batch: int
     lease_seconds: int
     max_attempts: int
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
+    # A Page the platform throttled waits as a whole, not message by message.
+    _paused: dict[int, float] = field(default_factory=dict)
 
     async def run_once(self) -> int:
         async with transaction(self.sessions) as session:
             ids = await service.claim(session, self.worker_id, self.batch, self.lease_seconds)
-        for outbound_id in ids:
-            await self.dispatch(outbound_id)
+            jobs = [job for i in ids if (job := await self._job(session, i)) is not None]
+        if not jobs:
+            return len(ids)
+        threads: dict[tuple[int, str], list[SendJob]] = defaultdict(list)
+        for job in jobs:
+            threads[(job.account.id, job.recipient_id)].append(job)
+        outcomes = await asyncio.gather(*(self._thread(queue) for queue in threads.values()))
+        effects = Effects()
+        async with transaction(self.sessions) as session:
+            for outcome in (o for thread in outcomes for o in thread):
+                await self._record(session, effects, outcome)
+        await effects.flush(self.bus)
         return len(ids)
+
+    async def dispatch(self, outbound_id: int) -> None:
+        """Send one message now (tests, and a future "send now" button)."""
+        async with transaction(self.sessions) as session:
+            job = await self._job(session, outbound_id)
+        if job is None:
+            return
+        outcome = (await self._thread([job]))[0]
+        effects = Effects()
+        async with transaction(self.sessions) as session:
+            await self._record(session, effects, outcome)
+        await effects.flush(self.bus)
 
     async def _job(self, session: AsyncSession, outbound_id: int) -> SendJob | None:
         row = await service.take(session, outbound_id, self.worker_id)
         if row is None:
             return None
-        identity = await contacts.identity(session, row.identity_id)
+        account = await channels.account_ref(session, self.secrets, row.channel_account_id)
+        status = await channels.get_account(session, row.channel_account_id)
+        recipient_id, last_interaction, reachable = row.recipient_external_id or "", None, True
+        if row.identity_id is not None:
+            identity = await contacts.identity(session, row.identity_id)
+            last_interaction, reachable = identity.last_inbound_at, identity.reachable
+            if row.recipient_kind == "id":
+                recipient_id = identity.external_id
+        comment = None
+        if row.recipient_kind == "comment_id" and recipient_id:
+            comment = await growth.comment_facts(session, row.channel_account_id, recipient_id)
         return SendJob(
             outbound_id=row.id,
             workspace_id=row.workspace_id,
@@ -64,62 +122,178 @@ class Dispatcher:
             message_id=row.message_id,
             idempotency_key=row.idempotency_key,
             purpose=row.purpose,
+            written_by=row.written_by,
             attempt=row.attempts + 1,
-            account=await channels.account_ref(session, self.secrets, row.channel_account_id),
-            recipient_id=identity.external_id,
-            last_inbound_at=identity.last_inbound_at,
+            account=account,
+            account_status=status.status,
+            recipient_id=recipient_id,
+            recipient_kind=row.recipient_kind,
+            reachable=reachable,
+            last_inbound_at=last_interaction,
+            comment_created_at=comment.commented_at if comment else None,
+            private_replies_sent=comment.private_replies_sent if comment else 0,
             content=MessageContent.model_validate(row.content),
         )
 
-    async def dispatch(self, outbound_id: int) -> None:
-        effects = Effects()
-        async with transaction(self.sessions) as session:
-            job = await self._job(session, outbound_id)
-        if job is None:
-            return
-        decision = policy.decide(job.account.kind, job.last_inbound_at, job.purpose, utcnow())
-        if not decision.allowed:
-            async with transaction(self.sessions) as session:
-                await service.block(
-                    session,
-                    effects,
-                    outbound_id=outbound_id,
-                    worker_id=self.worker_id,
-                    rule=decision.rule,
-                    reason=decision.reason,
-                )
-            await effects.flush(self.bus)
-            return
-        adapter = self.adapters.get(job.account.kind)
-        started = utcnow()
-        result: SendResult | SendError
-        if adapter is None:
-            result = SendError("failed", "no_adapter", f"no adapter for {job.account.kind}")
-        else:
-            envelope = OutboundEnvelope(
-                idempotency_key=job.idempotency_key,
-                recipient_id=job.recipient_id,
-                content=degrade(job.content, adapter.capabilities),
-                messaging_type=decision.messaging_type,
-                tag=decision.tag,
-                message_ref=job.message_id,
-                conversation_ref=job.conversation_id,
+    async def _thread(self, jobs: list[SendJob]) -> list[_Outcome]:
+        """One person's messages, in order; after a failure the rest wait their turn."""
+        outcomes: list[_Outcome] = []
+        for job in jobs:
+            if outcomes and not isinstance(outcomes[-1].result, SendResult):
+                # Keep the order: this one goes only after the one before it.
+                after = _next_try(outcomes[-1]) + timedelta(milliseconds=1)
+                outcomes.append(_Outcome(job, utcnow(), defer_until=after))
+                continue
+            outcomes.append(await self._send(job))
+        return outcomes
+
+    def _decide(self, job: SendJob) -> Decision:
+        # A purpose we do not know is judged as strictly as a promotion.
+        purpose = _purpose(job.purpose) or Purpose.PROMOTION
+        return policy.decide(
+            PolicyRequest(
+                channel=job.account.kind,
+                purpose=purpose,
+                now=utcnow(),
+                last_interaction_at=job.last_inbound_at,
+                written_by="human" if job.written_by == "human" else "bot",
+                comment_created_at=job.comment_created_at,
+                private_replies_sent=job.private_replies_sent,
             )
-            try:
-                result = await adapter.send(job.account, envelope)
-            except SendError as exc:
-                result = exc
-            except Exception as exc:  # a bug or a network fault: retry, and keep the reason
-                log.exception("send %s failed", outbound_id)
-                result = SendError("retry", type(exc).__name__, str(exc) or repr(exc))
-        async with transaction(self.sessions) as session:
-            await service.record(
+        )
+
+    async def _send(self, job: SendJob) -> _Outcome:
+        now = utcnow()
+        outcome = _Outcome(job, now)
+        paused = self._paused.get(job.account.id, 0.0) - time.monotonic()
+        if paused > 0:
+            outcome.defer_until = now + timedelta(seconds=paused)
+            return outcome
+        if job.account_status == "reauth_required":
+            outcome.defer_until = now + _REAUTH_WAIT  # waits for a reconnect, not an attempt
+            return outcome
+        if not job.reachable and job.recipient_kind == "id":
+            outcome.decision = Decision(
+                allowed=False,
+                rule="identity.unreachable",
+                reason="The platform said this person cannot receive messages (blocked, "
+                "deactivated or messages turned off); chatcart tries again after they write.",
+            )
+            return outcome
+        decision = outcome.decision = self._decide(job)
+        if not decision.allowed:
+            return outcome
+        adapter = self.adapters.get(job.account.kind)
+        if adapter is None:
+            outcome.result = SendError("failed", "no_adapter", f"no adapter for {job.account.kind}")
+            return outcome
+        media = bool(job.content.attachments) and any(
+            a.kind in {"audio", "video"} for a in job.content.attachments
+        )
+        rate = policy.send_rate(job.account.kind, media, purpose=_purpose(job.purpose))
+        if not await self.limiter.acquire(rate.limit, "send", str(job.account.id), max_wait=5):
+            outcome.defer_until = utcnow() + timedelta(seconds=1)
+            return outcome
+        envelope = OutboundEnvelope(
+            idempotency_key=job.idempotency_key,
+            recipient_id=job.recipient_id,
+            recipient_kind=decision.recipient_kind,
+            content=degrade(job.content, adapter.capabilities),
+            messaging_type=decision.messaging_type,
+            tag=decision.tag,
+            message_ref=job.message_id,
+            conversation_ref=job.conversation_id,
+        )
+        outcome.started = utcnow()
+        try:
+            outcome.result = await adapter.send(job.account, envelope)
+        except SendError as exc:
+            outcome.result = exc
+            if exc.outcome == "retry" and exc.code in _RATE_LIMIT_CODES:
+                wait = exc.retry_after or 60.0
+                self._paused[job.account.id] = time.monotonic() + wait
+        except Exception as exc:  # a bug or a network fault: retry, and keep the reason
+            log.exception("send %s failed", job.outbound_id)
+            outcome.result = SendError("retry", type(exc).__name__, str(exc) or repr(exc))
+        return outcome
+
+    async def _record(self, session: AsyncSession, effects: Effects, outcome: _Outcome) -> None:
+        job = outcome.job
+        if outcome.defer_until is not None:
+            await service.defer(
+                session, outbound_id=job.outbound_id, worker_id=self.worker_id,
+                until=outcome.defer_until,
+            )  # fmt: skip
+            return
+        if outcome.result is None:
+            decision = outcome.decision
+            assert decision is not None
+            await service.block(
                 session,
                 effects,
-                outbound_id=outbound_id,
+                outbound_id=job.outbound_id,
                 worker_id=self.worker_id,
-                started_at=started,
-                result=result,
-                max_attempts=self.max_attempts,
+                rule=decision.rule,
+                reason=decision.reason,
             )
-        await effects.flush(self.bus)
+            return
+        result = outcome.result
+        if isinstance(result, SendError) and result.outcome == "retry":
+            result.retry_after = result.retry_after or _pause_left(self._paused, job.account)
+        status = await service.record(
+            session,
+            effects,
+            outbound_id=job.outbound_id,
+            worker_id=self.worker_id,
+            started_at=outcome.started,
+            result=result,
+            max_attempts=self.max_attempts,
+        )
+        if status is None:
+            return
+        if isinstance(result, SendError):
+            await self._consequences(session, effects, job, result)
+        elif job.recipient_kind == "comment_id":
+            await growth.note_private_reply(
+                session, job.account.id, job.recipient_id, job.outbound_id
+            )
+
+    async def _consequences(
+        self, session: AsyncSession, effects: Effects, job: SendJob, error: SendError
+    ) -> None:
+        if error.outcome == "unreachable" and job.recipient_kind == "id":
+            identity = await contacts.find_identity(session, job.account.id, job.recipient_id)
+            if identity is not None:
+                await contacts.mark_unreachable(
+                    session, identity.id, f"{error.code}: {error.message}"
+                )
+        elif error.outcome == "reauth" and await channels.flag_reauth(
+            session, job.account.id, f"{error.code}: {error.message}"
+        ):
+            effects.publish(
+                f"workspace:{job.workspace_id}",
+                {"type": "channel_status", "channel_account_id": job.account.id},
+            )
+
+
+def _next_try(outcome: _Outcome) -> datetime:
+    """When the message of this outcome will be tried again (an estimate for ordering)."""
+    if outcome.defer_until is not None:
+        return outcome.defer_until
+    result = outcome.result
+    if isinstance(result, SendError):
+        wait = result.retry_after or service.backoff(outcome.job.attempt, None).total_seconds()
+        return utcnow() + timedelta(seconds=wait)
+    return utcnow()
+
+
+def _purpose(value: str) -> Purpose | None:
+    try:
+        return Purpose(value)
+    except ValueError:
+        return None
+
+
+def _pause_left(paused: dict[int, float], account: AccountRef) -> float | None:
+    left = paused.get(account.id, 0.0) - time.monotonic()
+    return left if left > 0 else None

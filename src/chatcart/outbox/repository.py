@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.models import OutboundMessage
@@ -16,3 +18,41 @@ async def locked(session: AsyncSession, outbound_id: int) -> OutboundMessage | N
     return await session.get(
         OutboundMessage, outbound_id, with_for_update=True, populate_existing=True
     )
+
+
+async def receipt_targets(
+    session: AsyncSession,
+    channel_account_id: int,
+    identity_id: int,
+    watermark: datetime | None,
+    mids: list[str],
+) -> list[OutboundMessage]:
+    conditions = []
+    if watermark is not None:
+        conditions.append(OutboundMessage.sent_at <= watermark)
+    if mids:
+        conditions.append(OutboundMessage.external_id.in_(mids))
+    if not conditions:
+        return []
+    query = select(OutboundMessage).where(
+        OutboundMessage.channel_account_id == channel_account_id,
+        OutboundMessage.identity_id == identity_id,
+        OutboundMessage.status.in_(("sent", "delivered")),
+        or_(*conditions),
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def sent_by_us(session: AsyncSession, channel_account_id: int, key_or_mid: str) -> bool:
+    found = await session.scalar(
+        select(OutboundMessage.id)
+        .where(
+            OutboundMessage.channel_account_id == channel_account_id,
+            or_(
+                OutboundMessage.idempotency_key == key_or_mid,
+                OutboundMessage.external_id == key_or_mid,
+            ),
+        )
+        .limit(1)
+    )
+    return found is not None

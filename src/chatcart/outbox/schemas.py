@@ -16,8 +16,14 @@ class SendJob(BaseModel):
     message_id: int | None
     idempotency_key: str
     purpose: str
+    written_by: str  # bot | human
     attempt: int
     account: AccountRef
+    account_status: str  # active | reauth_required
     recipient_id: str
+    recipient_kind: str  # id | comment_id | notification_messages_token
+    reachable: bool
     last_inbound_at: datetime | None
+    comment_created_at: datetime | None = None
+    private_replies_sent: int = 0
     content: MessageContent

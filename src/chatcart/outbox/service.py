@@ -22,7 +22,7 @@ async def enqueue(
     *,
     workspace_id: int,
     channel_account_id: int,
-    identity_id: int,
+    identity_id: int | None,
     contact_id: int | None,
     conversation_id: int | None,
     message_id: int | None,
@@ -30,6 +30,9 @@ async def enqueue(
     content: MessageContent,
     purpose: str = "reply",
     not_before: datetime | None = None,
+    recipient_kind: str = "id",
+    recipient_external_id: str | None = None,
+    written_by: str = "bot",
 ) -> int:
     """Queue one send. The same idempotency key twice returns the first row's id."""
     existing = await repository.by_key(session, idempotency_key)
@@ -46,6 +49,9 @@ async def enqueue(
         content=content.model_dump(exclude_defaults=True),
         purpose=purpose,
         next_attempt_at=not_before or utcnow(),
+        recipient_kind=recipient_kind,
+        recipient_external_id=recipient_external_id,
+        written_by=written_by,
     )
     try:
         async with session.begin_nested():
@@ -78,7 +84,18 @@ async def take(session: AsyncSession, outbound_id: int, worker_id: str) -> Outbo
     return row
 
 
-def _backoff(attempt: int, retry_after: float | None) -> timedelta:
+async def defer(
+    session: AsyncSession, *, outbound_id: int, worker_id: str, until: datetime
+) -> None:
+    """Not sent now and not an attempt (the Page is throttled or needs reconnecting)."""
+    row = await repository.locked(session, outbound_id)
+    if row is None or row.claimed_by != worker_id or row.status != "queued":
+        return
+    row.next_attempt_at = until
+    row.claimed_by = row.claimed_until = None
+
+
+def backoff(attempt: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=retry_after if retry_after else min(600, 2 ** max(0, attempt)))
 
 
@@ -109,13 +126,16 @@ async def record(
         row.sent_at = utcnow()
         row.error_code = row.error_message = None
     else:
-        retry = result.outcome == "retry" and row.attempts < max_attempts
+        # A refused token waits for the seller to reconnect, however long that takes.
+        retry = result.outcome == "reauth" or (
+            result.outcome == "retry" and row.attempts < max_attempts
+        )
         attempt.outcome = "retry" if retry else "failed"
         attempt.error_code, attempt.error_message = result.code, result.message
         attempt.response = result.response or None
         row.error_code, row.error_message = result.code, result.message
         if retry:
-            row.next_attempt_at = utcnow() + _backoff(row.attempts, result.retry_after)
+            row.next_attempt_at = utcnow() + backoff(row.attempts, result.retry_after)
         else:
             row.status = "failed"
     row.claimed_by = row.claimed_until = None
@@ -152,3 +172,42 @@ def _announce(effects: Effects, row: OutboundMessage) -> None:
         "status": row.status,
     }
     effects.publish(f"workspace:{row.workspace_id}", data)
+
+
+_RANK = {"sent": 0, "delivered": 1, "read": 2}
+
+
+async def apply_receipt(
+    session: AsyncSession,
+    effects: Effects,
+    *,
+    channel_account_id: int,
+    identity_id: int,
+    kind: str,
+    watermark: datetime | None,
+    mids: list[str],
+) -> int:
+    """Delivery and read receipts: everything sent to this person up to the watermark (and
+    the listed message ids) moves to delivered / read. Statuses never move backwards."""
+    status = "read" if kind == "read" else "delivered"
+    rows = await repository.receipt_targets(
+        session, channel_account_id, identity_id, watermark, mids
+    )
+    moved = 0
+    for row in rows:
+        if _RANK.get(row.status, -1) >= _RANK[status] or row.status not in _RANK:
+            continue
+        row.status = status
+        if status == "read":
+            row.read_at = watermark or utcnow()
+            row.delivered_at = row.delivered_at or row.read_at
+        else:
+            row.delivered_at = watermark or utcnow()
+        _announce(effects, row)
+        moved += 1
+    return moved
+
+
+async def is_ours(session: AsyncSession, channel_account_id: int, key_or_mid: str) -> bool:
+    """Is this echo one of our own sends (by idempotency key in metadata, or by mid)?"""
+    return await repository.sent_by_us(session, channel_account_id, key_or_mid)

@@ -16,6 +16,7 @@ from chatcart.conversations import service as conversations
 from chatcart.http_deps import DbSession, RuntimeDep
 from chatcart.kit import jsonx
 from chatcart.kit.db import transaction
+from chatcart.kit.errors import AppError, ValidationFailed
 from chatcart.kit.textnorm import nfc
 from chatcart.web.i18n import LOCALES, translations
 from chatcart.web.session import AdminPrincipal, check_csrf, ensure_csrf
@@ -196,3 +197,87 @@ async def events(principal: AdminPrincipal, runtime: RuntimeDep, request: Reques
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+@router.get("/channels", response_class=HTMLResponse)
+async def channel_list(
+    request: Request, principal: AdminPrincipal, session: DbSession, runtime: RuntimeDep
+) -> HTMLResponse:
+    return await _channels_page(request, principal, session, runtime)
+
+
+async def _channels_page(
+    request: Request,
+    principal: AdminPrincipal,
+    session: DbSession,
+    runtime: RuntimeDep,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    workspace = await workspaces.get(session, principal.workspace_id)
+    accounts = await channels.list_accounts(session, principal.workspace_id)
+    base = runtime.settings.base_url.rstrip("/")
+    rows = []
+    for account in accounts:
+        row: dict[str, object] = {"account": account}
+        if account.kind in {"messenger", "instagram"}:
+            row["webhook_url"] = f"{base}/webhooks/{account.kind}/{account.id}"
+            row["verify_token"] = await channels.verify_token_of(
+                session, runtime.secrets, account.id
+            )
+        rows.append(row)
+    return render(
+        request,
+        "channels.html",
+        {
+            "principal": principal,
+            "workspace": workspace,
+            "rows": rows,
+            "error": error,
+            "form": form or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.post("/channels/meta", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def connect_meta(
+    request: Request,
+    principal: AdminPrincipal,
+    runtime: RuntimeDep,
+    kind: Annotated[str, Form()],
+    external_id: Annotated[str, Form(max_length=200)] = "",
+    page_id: Annotated[str, Form(max_length=200)] = "",
+    page_token: Annotated[str, Form(max_length=2000)] = "",
+    app_secret: Annotated[str, Form(max_length=500)] = "",
+    verify_token: Annotated[str, Form(max_length=200)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    form = {"kind": kind, "external_id": external_id, "page_id": page_id, "name": name}
+    try:
+        if not external_id.strip():
+            raise ValidationFailed("The Page / Instagram account id is empty.")
+        async with transaction(runtime.sessions) as session:
+            await channels.connect_meta(
+                session,
+                runtime.secrets,
+                workspace_id=principal.workspace_id,
+                kind=kind,
+                name=nfc(name),
+                external_id=external_id.strip(),
+                page_token=page_token,
+                app_secret=app_secret,
+                verify_token=verify_token or None,
+                page_id=page_id.strip() or None,
+            )
+    except AppError as exc:
+        async with runtime.sessions() as session:
+            return await _channels_page(
+                request, principal, session, runtime, error=exc.message, form=form, status_code=422
+            )
+    forget = getattr(request.app.state, "ingress", None)
+    if forget is not None:
+        forget.clear()
+    return RedirectResponse("/admin/channels", status_code=303)

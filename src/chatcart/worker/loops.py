@@ -8,17 +8,28 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from chatcart.channels import service as channels
+from chatcart.channels.base import AccountRef, ParseError
+from chatcart.channels.schemas import ClaimedInbound
+from chatcart.contacts import service as contacts
 from chatcart.conversations import service as conversations
+from chatcart.conversations.schemas import Prepared
 from chatcart.kit.crypto import random_token
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
+from chatcart.kit.ratelimit import RateLimiter
 from chatcart.outbox.dispatch import Dispatcher
 from chatcart.runtime import Runtime
+from chatcart.workspaces.schemas import WorkspaceOut
 
 log = logging.getLogger(__name__)
+
+# Events where a person acts and may be new to us (their profile is worth asking for).
+_PEOPLE_EVENTS = {"message", "postback", "referral", "story_mention", "optin"}
 
 
 def new_worker_id() -> str:
@@ -39,8 +50,10 @@ class Worker:
             batch=settings.worker_batch_size,
             lease_seconds=settings.claim_seconds,
             max_attempts=settings.outbox_max_attempts,
+            limiter=RateLimiter(settings.redis_url),
         )
         self._stopping = asyncio.Event()
+        self._accounts: dict[int, tuple[AccountRef, float]] = {}
 
     async def run(self) -> None:
         log.info("worker %s started", self.id)
@@ -68,30 +81,113 @@ class Worker:
                     wakeups.get_nowait()
 
     async def inbound_once(self) -> int:
+        """Claim a batch of inbound events, prepare them outside any transaction (parse,
+        fetch new senders' profiles), then apply them all in one transaction; if that
+        fails, apply one by one so a single bad event cannot hold back the others."""
         settings = self.rt.settings
         async with transaction(self.rt.sessions) as session:
             ids = await channels.claim_inbound(
                 session, self.id, settings.worker_batch_size, settings.claim_seconds
             )
-        for event_id in ids:
-            await self.process_inbound(event_id)
-        return len(ids)
-
-    async def process_inbound(self, event_id: int) -> None:
+            claimed = await channels.load_claimed(session, ids)
+        if not claimed:
+            return 0
+        prepared = await self._prepare(claimed)
         effects = Effects()
         try:
             async with transaction(self.rt.sessions) as session:
-                await conversations.process_inbound(
-                    session, effects, self.rt.adapters, self.rt.secrets, event_id, self.id
-                )
-        except Exception as exc:
-            log.exception("inbound event %s failed", event_id)
+                cache: dict[int, WorkspaceOut] = {}
+                for item in prepared:
+                    await conversations.apply_inbound(
+                        session, effects, self.rt.secrets, item, self.id, cache
+                    )
+        except Exception:
+            log.warning("inbound batch of %s failed; applying one by one", len(prepared))
+            effects = Effects()
+            for item in prepared:
+                await self._apply_alone(item)
+        await effects.flush(self.rt.bus)
+        return len(claimed)
+
+    async def _account(self, account_id: int) -> AccountRef:
+        cached = self._accounts.get(account_id)
+        if cached is None or cached[1] < time.monotonic():
+            async with self.rt.sessions() as session:
+                ref = await channels.account_ref(session, self.rt.secrets, account_id)
+            cached = (ref, time.monotonic() + 30)
+            self._accounts[account_id] = cached
+        return cached[0]
+
+    async def _prepare(self, claimed: list[ClaimedInbound]) -> list[Prepared]:
+        prepared: list[Prepared] = []
+        for row in claimed:
+            account = await self._account(row.channel_account_id)
+            try:
+                events = channels.parse_inbound(self.rt.adapters, account, row.body)
+            except ParseError as exc:
+                log.warning("inbound event %s cannot be parsed: %s", row.id, exc)
+                async with transaction(self.rt.sessions) as session:
+                    await channels.finish_inbound(session, row.id, error=f"parse: {exc}")
+                continue
+            except Exception as exc:
+                await self._give_back(row.id, exc)
+                continue
+            prepared.append(Prepared(row.id, row.workspace_id, account, events))
+        await self._fetch_profiles(prepared)
+        return prepared
+
+    async def _fetch_profiles(self, prepared: list[Prepared]) -> None:
+        """First contact on a channel with a profile API: ask who the person is, so the
+        first answer can use their name. Failures leave the profile empty, nothing more."""
+        wanted: dict[int, set[str]] = {}
+        for item in prepared:
+            for event in item.events:
+                if event.kind in _PEOPLE_EVENTS and not event.profile:
+                    wanted.setdefault(item.account.id, set()).add(event.sender_id)
+        if not wanted:
+            return
+        async with self.rt.sessions() as session:
+            for account_id, senders in wanted.items():
+                senders -= await contacts.known_external_ids(session, account_id, senders)
+        accounts = {item.account.id: item.account for item in prepared}
+
+        async def one(account: AccountRef, sender: str) -> tuple[int, str, dict[str, Any]]:
+            adapter = self.rt.adapters.get(account.kind)
+            if adapter is None:
+                return account.id, sender, {}
+            try:
+                profile = await asyncio.wait_for(adapter.profile(account, sender), timeout=5)
+            except Exception as exc:  # the answer goes out without a name
+                log.info("profile of %s on %s not fetched: %s", sender, account.kind, exc)
+                profile = {}
+            return account.id, sender, profile
+
+        found = await asyncio.gather(
+            *(one(accounts[a], s) for a, senders in wanted.items() for s in senders)
+        )
+        profiles = {(a, s): p for a, s, p in found if p}
+        for item in prepared:
+            for event in item.events:
+                profile = profiles.get((item.account.id, event.sender_id))
+                if profile:
+                    item.profiles[event.sender_id] = profile
+
+    async def _apply_alone(self, item: Prepared) -> None:
+        effects = Effects()
+        try:
             async with transaction(self.rt.sessions) as session:
-                await channels.retry_inbound(
-                    session,
-                    event_id,
-                    f"{type(exc).__name__}: {exc}",
-                    max_attempts=self.rt.settings.inbound_max_attempts,
-                )
+                await conversations.apply_inbound(session, effects, self.rt.secrets, item, self.id)
+        except Exception as exc:
+            log.exception("inbound event %s failed", item.event_id)
+            await self._give_back(item.event_id, exc)
             return
         await effects.flush(self.rt.bus)
+
+    async def _give_back(self, event_id: int, exc: Exception) -> None:
+        async with transaction(self.rt.sessions) as session:
+            await channels.retry_inbound(
+                session,
+                event_id,
+                f"{type(exc).__name__}: {exc}",
+                max_attempts=self.rt.settings.inbound_max_attempts,
+            )

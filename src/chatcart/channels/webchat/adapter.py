@@ -40,7 +40,7 @@ class WebchatAdapter:
             data = WidgetBody.model_validate_json(body)
         except ValidationError as exc:
             raise ParseError(f"not a widget message: {exc.errors()[0]['msg']}") from exc
-        referral = {"source": "webchat", "page_url": data.page_url} if data.page_url else None
+        referral = {"source": "WIDGET", "page_url": data.page_url} if data.page_url else None
         profile = {"locale": data.locale} if data.locale else {}
         return [
             InboundEvent(

@@ -1,0 +1,1 @@
+"""Instagram messaging through a linked Facebook Page (platforms.md §3)."""

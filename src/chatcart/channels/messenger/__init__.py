@@ -1,0 +1,1 @@
+"""Facebook Page Messenger (platforms.md §2)."""

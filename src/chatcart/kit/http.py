@@ -1,0 +1,57 @@
+"""The only builder of outbound HTTP clients (DESIGN.md §4.6).
+
+One `aiohttp.ClientSession` per platform client, bound to a base URL, with explicit timeouts
+and connector limits. Retries are not done here: a failed call is the outbox's decision.
+Requests use paths relative to the base URL *without* a leading slash (`"v23.0/1/messages"`),
+so a base URL with a path prefix (a sandbox mounted under `/graph/`) keeps its prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiohttp
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    total_seconds: float = 30.0  # the whole request, connect to last byte
+    connect_seconds: float = 10.0  # getting a connection from the pool and opening it
+    read_seconds: float = 25.0  # between two reads of the socket
+    connections: int = 100  # open connections across hosts
+    connections_per_host: int = 50
+    dns_cache_seconds: int = 300
+
+
+def base_url(url: str) -> str:
+    """The URL as aiohttp wants a base: absolute, ending in '/'."""
+    return url if url.endswith("/") else url + "/"
+
+
+def create_session(
+    url: str,
+    *,
+    limits: HttpLimits | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> aiohttp.ClientSession:
+    """A session for one platform. Call inside a running event loop; close it with
+    `await session.close()` (owners expose that as `aclose()`)."""
+    limits = limits or HttpLimits()
+    connector = aiohttp.TCPConnector(
+        limit=limits.connections,
+        limit_per_host=limits.connections_per_host,
+        ttl_dns_cache=limits.dns_cache_seconds,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=limits.total_seconds,
+        connect=limits.connect_seconds,
+        sock_read=limits.read_seconds,
+    )
+    return aiohttp.ClientSession(
+        base_url=base_url(url),
+        connector=connector,
+        timeout=timeout,
+        headers=dict(headers or {}),
+        raise_for_status=False,
+    )

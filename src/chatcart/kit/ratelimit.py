@@ -1,0 +1,49 @@
+"""Shared send-rate buckets (the `limits` library): in memory for the embedded shape, in
+Redis when scaled, so every process sending through one account shares one bucket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str | None) -> None:
+        storage: Storage
+        if redis_url:
+            # redis-py's asyncio client: the one chatcart already depends on.
+            storage = RedisStorage(
+                "async+" + redis_url.removeprefix("async+"),
+                implementation="redispy",
+                key_prefix="chatcart:limits",
+            )
+        else:
+            storage = MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._items: dict[str, RateLimitItem] = {}
+
+    def _item(self, limit: str) -> RateLimitItem:
+        item = self._items.get(limit)
+        if item is None:
+            item = self._items[limit] = parse(limit)
+        return item
+
+    async def try_acquire(self, limit: str, *keys: str) -> bool:
+        return bool(await self._limiter.hit(self._item(limit), *keys))
+
+    async def acquire(self, limit: str, *keys: str, max_wait: float = 30.0) -> bool:
+        """Wait for a token; False if none came within max_wait seconds."""
+        deadline = time.monotonic() + max_wait
+        item = self._item(limit)
+        while True:
+            if await self._limiter.hit(item, *keys):
+                return True
+            stats = await self._limiter.get_window_stats(item, *keys)
+            pause = max(0.001, min(stats.reset_time - time.time(), 0.25))
+            if time.monotonic() + pause > deadline:
+                return False
+            await asyncio.sleep(pause)
