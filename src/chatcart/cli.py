@@ -21,6 +21,7 @@ from chatcart.config import ConfigError, Settings, get_settings
 from chatcart.kit.db import transaction
 from chatcart.kit.errors import AppError
 from chatcart.runtime import Runtime
+from chatcart.sandbox.cli import app as sandbox_app
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
 
@@ -39,6 +40,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(channels_app, name="channels")
 channels_app.add_typer(channels_add, name="add")
 app.add_typer(demo_app, name="demo")
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
 err = Console(stderr=True)

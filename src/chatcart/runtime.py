@@ -12,6 +12,7 @@ from chatcart.config import Settings
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.db import create_engine, session_factory
 from chatcart.kit.pubsub import Bus, create_bus
+from chatcart.kit.ratelimit import RateLimiter
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Runtime:
     bus: Bus
     secrets: SecretBox
     adapters: dict[str, ChannelAdapter]
+    limiter: RateLimiter
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -35,9 +37,11 @@ class Runtime:
             bus=bus,
             secrets=SecretBox(secret_key),
             adapters=build_adapters(settings, bus),
+            limiter=RateLimiter(settings.redis_url),
         )
 
     async def close(self) -> None:
         await close_adapters(self.adapters)
+        await self.limiter.close()
         await self.bus.close()
         await self.engine.dispose()

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -29,10 +30,18 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def live_server(settings: Settings, *, run_worker: bool = True) -> AsyncIterator[str]:
+async def live_server(
+    settings: Settings, *, run_worker: bool = True, port: int | None = None
+) -> AsyncIterator[str]:
     """Serve create_app(settings) on a free port inside the running loop."""
-    port = free_port()
-    app = create_app(settings, run_worker=run_worker)
+    async with serve_app(create_app(settings, run_worker=run_worker), port=port) as host:
+        yield host
+
+
+@asynccontextmanager
+async def serve_app(app: Any, *, port: int | None = None) -> AsyncIterator[str]:
+    """Serve any ASGI app (the app, a sandbox) on a free port inside the running loop."""
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

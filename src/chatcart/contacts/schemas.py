@@ -10,6 +10,7 @@ class ResolvedContact(BaseModel):
     contact_id: int
     identity_id: int
     name: str
+    first_name: str | None = None
     locale: str | None
     created: bool
 

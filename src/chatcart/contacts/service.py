@@ -72,6 +72,7 @@ async def resolve(
         contact_id=contact_row.id,
         identity_id=identity.id,
         name=contact_row.name,
+        first_name=contact_row.first_name,
         locale=contact_row.locale,
         created=created,
     )

@@ -181,6 +181,7 @@ async def _bot_answers(
             payload=step.event.payload,
             first_message=first,
             contact_name=contact.name,
+            contact_first_name=contact.first_name,
             contact_locale=contact.locale,
             workspace_name=workspace.name,
             workspace_locale=workspace.locale,

@@ -60,15 +60,15 @@ async def has_inbound_before(session: AsyncSession, conversation_id: int, messag
     return found is not None
 
 
-def _messages() -> Select[Message, str, str | None]:
-    return select(Message, OutboundMessage.status, OutboundMessage.error_message).outerjoin(
-        OutboundMessage, OutboundMessage.message_id == Message.id
-    )
+def _messages() -> Select[Message, str, str | None, str | None]:
+    return select(
+        Message, OutboundMessage.status, OutboundMessage.error_code, OutboundMessage.error_message
+    ).outerjoin(OutboundMessage, OutboundMessage.message_id == Message.id)
 
 
 async def last_messages(
     session: AsyncSession, workspace_id: int, conversation_id: int, limit: int
-) -> list[Row[Message, str, str | None]]:
+) -> list[Row[Message, str, str | None, str | None]]:
     query = (
         _messages()
         .where(Message.workspace_id == workspace_id, Message.conversation_id == conversation_id)

@@ -32,8 +32,9 @@ def _conversation_out(row: Row[Conversation, str, str]) -> ConversationOut:
     )
 
 
-def _message_out(row: Row[Message, str, str | None]) -> MessageOut:
-    message, outbound_status, error = row
+def _message_out(row: Row[Message, str, str | None, str | None]) -> MessageOut:
+    message, outbound_status, error_code, error_message = row
+    error = f"{error_code}: {error_message}" if error_code else error_message
     content: dict[str, Any] = message.content
     return MessageOut(
         id=message.id,

@@ -103,7 +103,10 @@ def guess_language(text: str, fallback: str) -> str:
 def reply(data: BotInput) -> list[MessageContent]:
     language = guess_language(data.text, data.contact_locale or data.workspace_locale)
     texts = _TEXT.get(language, _TEXT["en"])
-    name = f" {data.contact_name.split()[-1]}" if data.contact_name.strip() else ""
+    # The given name: what the platform calls first_name, else the last word of a
+    # Vietnamese full name (family name first: "Nguyễn Văn An" -> "An").
+    given = data.contact_first_name or (data.contact_name.split() or [""])[-1]
+    name = f" {given}" if given else ""
     if data.first_message or is_greeting(data.text):
         return [
             MessageContent(

@@ -23,6 +23,7 @@ class RateLimiter:
             )
         else:
             storage = MemoryStorage()
+        self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._items: dict[str, RateLimitItem] = {}
 
@@ -47,3 +48,9 @@ class RateLimiter:
             if time.monotonic() + pause > deadline:
                 return False
             await asyncio.sleep(pause)
+
+    async def close(self) -> None:
+        # limits has no close of its own; its redis-py client is held by the bridge.
+        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()

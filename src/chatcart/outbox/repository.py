@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,9 @@ async def locked(session: AsyncSession, outbound_id: int) -> OutboundMessage | N
     )
 
 
+RECEIPT_CLOCK_SKEW = timedelta(seconds=5)
+
+
 async def receipt_targets(
     session: AsyncSession,
     channel_account_id: int,
@@ -29,7 +32,9 @@ async def receipt_targets(
 ) -> list[OutboundMessage]:
     conditions = []
     if watermark is not None:
-        conditions.append(OutboundMessage.sent_at <= watermark)
+        # The watermark is the platform's clock at its copy of the message, a moment
+        # before our sent_at (taken once the API answered): allow for that gap.
+        conditions.append(OutboundMessage.sent_at <= watermark + RECEIPT_CLOCK_SKEW)
     if mids:
         conditions.append(OutboundMessage.external_id.in_(mids))
     if not conditions:

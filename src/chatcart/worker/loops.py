@@ -21,7 +21,6 @@ from chatcart.conversations.schemas import Prepared
 from chatcart.kit.crypto import random_token
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
-from chatcart.kit.ratelimit import RateLimiter
 from chatcart.outbox.dispatch import Dispatcher
 from chatcart.runtime import Runtime
 from chatcart.workspaces.schemas import WorkspaceOut
@@ -50,7 +49,7 @@ class Worker:
             batch=settings.worker_batch_size,
             lease_seconds=settings.claim_seconds,
             max_attempts=settings.outbox_max_attempts,
-            limiter=RateLimiter(settings.redis_url),
+            limiter=runtime.limiter,
         )
         self._stopping = asyncio.Event()
         self._accounts: dict[int, tuple[AccountRef, float]] = {}
