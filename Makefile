@@ -15,8 +15,8 @@ run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/chatcart db upgrade
 	$(BIN)/chatcart demo seed
-	@echo "Serving on http://127.0.0.1:8000 — demo: http://127.0.0.1:8000/demo — Ctrl-C stops"
-	$(BIN)/chatcart serve
+	@echo "Serving on http://127.0.0.1:8000 — demo: http://127.0.0.1:8000/demo — Fake Messenger: http://127.0.0.1:8000/admin/fake-messenger — Ctrl-C stops"
+	CHATCART_SANDBOX=true $(BIN)/chatcart serve
 
 ## make test: everything — lint, types, import contracts, suite on SQLite and on PostgreSQL+Redis
 test: $(STAMP) chromium services lint types test-sqlite test-postgres

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     zalo_api_url: str = "https://openapi.zalo.me"
 
+    # Serve the strict Graph API fake at /sandbox/graph and the admin's "Fake Messenger"
+    # page, so the demo Page works with no Meta account (make run turns it on).
+    sandbox: bool = False
+
     # Worker tuning.
     worker_poll_seconds: float = 1.0
     worker_batch_size: int = 50

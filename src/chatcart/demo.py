@@ -12,11 +12,16 @@ from chatcart.auth.schemas import Role, UserCreate
 from chatcart.channels import service as channels
 from chatcart.config import Settings
 from chatcart.kit.crypto import SecretBox, random_token
+from chatcart.sandbox.graph.state import GraphState
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "owner@demo.chatcart.local"
+DEMO_PAGE_ID = "100000000000001"
+DEMO_POST_ID = f"{DEMO_PAGE_ID}_200000000000001"
+DEMO_CUSTOMER = {"psid": "6100000000000001", "first_name": "Lan", "last_name": "Trần"}
+SANDBOX_PATH = "/sandbox/graph"
 
 
 @dataclass
@@ -37,6 +42,8 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
     existing = await workspaces.find(session, DEMO_SLUG)
     login_file = _login_file(settings)
     if existing is not None:
+        if not await channels.find_account(session, "messenger", DEMO_PAGE_ID):
+            await connect_demo_page(session, secrets, settings, existing.id)  # seeded before
         password = None
         if login_file.exists():
             password = login_file.read_text(encoding="utf-8").strip() or None
@@ -52,7 +59,59 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
         UserCreate(email=DEMO_EMAIL, password=password, name="Demo Owner", role=Role.owner),
     )
     await channels.create_webchat(session, secrets, workspace.id, "Demo Shop website")
+    await connect_demo_page(session, secrets, settings, workspace.id)
     login_file.parent.mkdir(parents=True, exist_ok=True)
     login_file.write_text(password + "\n", encoding="utf-8")
     login_file.chmod(0o600)
     return DemoLogin(True, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin")
+
+
+def sandbox_url(settings: Settings) -> str:
+    return settings.base_url.rstrip("/") + SANDBOX_PATH
+
+
+async def connect_demo_page(
+    session: AsyncSession, secrets: SecretBox, settings: Settings, workspace_id: int
+) -> None:
+    """The demo's Facebook Page lives in the built-in Graph sandbox (see docs/sandbox.md)."""
+    await channels.connect_meta(
+        session,
+        secrets,
+        workspace_id=workspace_id,
+        kind="messenger",
+        name="Demo Shop (Fake Messenger)",
+        external_id=DEMO_PAGE_ID,
+        page_token="EAA" + random_token(24),
+        app_secret=random_token(24),
+        extra_settings={"graph_api_url": sandbox_url(settings), "auto_private_reply": True},
+    )
+
+
+async def register_sandbox_pages(
+    session: AsyncSession, secrets: SecretBox, settings: Settings, graph: GraphState
+) -> list[str]:
+    """Tell the in-process sandbox about every Page that lives in it (its state is in
+    memory: this runs at every start). Returns the Page ids."""
+    base = settings.base_url.rstrip("/")
+    registered = []
+    for workspace in await workspaces.list_all(session):
+        for account in await channels.list_accounts(session, workspace.id, "messenger"):
+            if account.settings.get("graph_api_url") != sandbox_url(settings):
+                continue
+            ref = await channels.account_ref(session, secrets, account.id)
+            graph.add_page(
+                account.external_id,
+                ref.credentials["page_token"],
+                ref.credentials["app_secret"],
+                f"{base}/webhooks/messenger/{account.id}",
+                name=account.name,
+                granted_profile_fields=("first_name", "last_name", "profile_pic"),
+            )
+            graph.add_user(
+                account.external_id,
+                DEMO_CUSTOMER["psid"],
+                first_name=DEMO_CUSTOMER["first_name"],
+                last_name=DEMO_CUSTOMER["last_name"],
+            )
+            registered.append(account.external_id)
+    return registered

@@ -16,14 +16,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from chatcart import __version__
+from chatcart import __version__, demo
 from chatcart.channels import webhooks
 from chatcart.channels.webchat import endpoints as webchat
 from chatcart.config import Settings, get_settings
 from chatcart.conversations import endpoints as conversations_api
 from chatcart.kit.errors import AppError
 from chatcart.runtime import Runtime
-from chatcart.web import admin, public
+from chatcart.sandbox.graph.app import create_graph_app
+from chatcart.sandbox.graph.state import GraphState
+from chatcart.web import admin, fake_messenger, public
 from chatcart.web.session import LoginRequired
 from chatcart.web.templating import render
 from chatcart.worker.loops import Worker
@@ -105,8 +107,16 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     settings = settings or get_settings()
     runtime = Runtime.open(settings)  # raises ConfigError (e.g. no SECRET_KEY in production)
 
+    graph = GraphState() if settings.sandbox else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if graph is not None:
+            async with runtime.sessions() as session:
+                pages = await demo.register_sandbox_pages(
+                    session, runtime.secrets, runtime.settings, graph
+                )
+            log.info("Graph sandbox at %s serves Pages %s", demo.SANDBOX_PATH, pages)
         worker_task: asyncio.Task[None] | None = None
         if run_worker:
             worker_task = asyncio.create_task(Worker(runtime).run())
@@ -117,6 +127,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            if graph is not None:
+                await graph.drain()
             await runtime.close()
 
     app = FastAPI(
@@ -140,6 +152,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.add_exception_handler(LoginRequired, _login_required)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/api/v1", _api(runtime))
+    if graph is not None:
+        app.state.graph_sandbox = graph
+        app.mount(demo.SANDBOX_PATH, create_graph_app(graph))
+        app.include_router(fake_messenger.router)
     app.include_router(public.router)
     app.include_router(admin.router)
     app.include_router(webchat.router)

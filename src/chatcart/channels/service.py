@@ -80,6 +80,7 @@ async def connect_meta(
     app_secret: str,
     verify_token: str | None = None,
     page_id: str | None = None,
+    extra_settings: dict[str, Any] | None = None,
 ) -> ChannelAccountOut:
     """Connect a Facebook Page (kind messenger) or an Instagram professional account linked
     to a Page (kind instagram). Reconnecting the same account replaces its credentials."""
@@ -93,7 +94,7 @@ async def connect_meta(
         "app_secret": app_secret.strip(),
         "verify_token": (verify_token or "").strip() or random_token(18),
     }
-    settings: dict[str, Any] = {"page_id": page_id or external_id}
+    settings: dict[str, Any] = {"page_id": page_id or external_id, **(extra_settings or {})}
     existing = await repository.account_by_external(session, kind, external_id)
     if existing is not None:
         if existing.workspace_id != workspace_id:

@@ -171,10 +171,7 @@ async def _bot_answers(
 ) -> None:
     if conversation.bot_paused:
         return
-    workspace = step.workspaces.get(step.workspace_id)
-    if workspace is None:
-        workspace = await workspaces.get(step.session, step.workspace_id)
-        step.workspaces[step.workspace_id] = workspace
+    workspace = await _workspace(step)
     replies = flows.respond(
         BotInput(
             text=text,
@@ -202,6 +199,14 @@ async def _bot_answers(
             idempotency_key=f"reply:{step.prepared.event_id}:{step.index}:{number}",
             content=reply,
         )
+
+
+async def _workspace(step: _Step) -> WorkspaceOut:
+    workspace = step.workspaces.get(step.workspace_id)
+    if workspace is None:
+        workspace = await workspaces.get(step.session, step.workspace_id)
+        step.workspaces[step.workspace_id] = workspace
+    return workspace
 
 
 async def _receipt(step: _Step) -> None:
@@ -260,6 +265,32 @@ async def _comment(step: _Step) -> None:
         at=step.event.timestamp,
     )
     step.announce({"type": "comment", "comment_id": comment_row})
+    if comment.verb == "add" and step.prepared.account.settings.get("auto_private_reply"):
+        workspace = await _workspace(step)
+        reply = flows.respond_to_comment(
+            BotInput(
+                text=comment.text,
+                first_message=True,
+                contact_name=comment.from_name or "",
+                workspace_name=workspace.name,
+                workspace_locale=workspace.locale,
+            )
+        )
+        await outbox.enqueue(
+            step.session,
+            step.effects,
+            workspace_id=step.workspace_id,
+            channel_account_id=step.account_id,
+            identity_id=None,  # commenters on a Page feed are not Messenger identities yet
+            contact_id=None,
+            conversation_id=None,
+            message_id=None,
+            idempotency_key=f"comment-reply:{step.account_id}:{comment.comment_id}",
+            content=reply,
+            purpose="private_reply",
+            recipient_kind="comment_id",
+            recipient_external_id=comment.comment_id,
+        )
 
 
 _HANDLERS: dict[str, Callable[[_Step], Awaitable[None]]] = {

@@ -100,6 +100,19 @@ def guess_language(text: str, fallback: str) -> str:
     return fallback
 
 
+def comment_reply(data: BotInput) -> MessageContent:
+    """The private message that answers a public comment (one message: Meta allows one)."""
+    language = guess_language(data.text, data.contact_locale or data.workspace_locale)
+    text = {
+        "vi": "Cảm ơn bạn đã bình luận! {shop} nhắn riêng để tư vấn kỹ hơn nhé. "
+        "Bạn cần shop giúp gì ạ?",
+        "tl": "Salamat sa comment mo! Nag-message ang {shop} para matulungan ka. "
+        "Ano ang kailangan mo?",
+        "en": "Thanks for your comment! {shop} is messaging you to help. What are you looking for?",
+    }
+    return MessageContent(text=text.get(language, text["en"]).format(shop=data.workspace_name))
+
+
 def reply(data: BotInput) -> list[MessageContent]:
     language = guess_language(data.text, data.contact_locale or data.workspace_locale)
     texts = _TEXT.get(language, _TEXT["en"])

@@ -9,3 +9,7 @@ from chatcart.flows.schemas import BotInput
 
 def respond(data: BotInput) -> list[MessageContent]:
     return greeter.reply(data)
+
+
+def respond_to_comment(data: BotInput) -> MessageContent:
+    return greeter.comment_reply(data)

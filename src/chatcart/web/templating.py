@@ -36,8 +36,13 @@ def render(
 ) -> HTMLResponse:
     locale = request_locale(request)
     gettext = translations(locale).gettext
+
+    def translate(message: str, **values: Any) -> str:
+        text = gettext(message)
+        return text % values if values else text
+
     base = {
-        "_": gettext,
+        "_": translate,
         "locale": locale,
         "locales": LOCALES,
         "csrf_token": request.session.get("csrf", ""),
@@ -45,6 +50,7 @@ def render(
             request.session.get("csrf", "")
         ),
         "timezone": request.app.state.runtime.settings.timezone,
+        "sandbox": request.app.state.runtime.settings.sandbox,
     }
     base.update(context or {})
     workspace = base.get("workspace")
