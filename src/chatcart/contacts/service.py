@@ -9,12 +9,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import OptinRef
-from chatcart.contacts import repository
-from chatcart.contacts.schemas import ContactOut, IdentityOut, ResolvedContact
+from chatcart.contacts import book, repository
+from chatcart.contacts import merge as merging
+from chatcart.contacts.schemas import (
+    ContactOut,
+    FieldDefinitionOut,
+    IdentityOut,
+    ResolvedContact,
+)
 from chatcart.kit.clock import as_utc, utcnow
+from chatcart.kit.contact_points import FoundPoint
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.errors import NotFound
-from chatcart.kit.textnorm import nfc
+from chatcart.kit.textnorm import fold, nfc
 from chatcart.models import Contact, ContactIdentity, OptinToken
 
 
@@ -41,6 +48,7 @@ async def resolve(
             last_interaction_at=seen_at,
         )
         _fill_from_profile(contact, profile)
+        contact.search_text = fold(contact.name)
         identity = ContactIdentity(
             workspace_id=workspace_id,
             channel_account_id=channel_account_id,
@@ -66,7 +74,10 @@ async def resolve(
         raise NotFound(f"contact {identity.contact_id} vanished")
     if not created:
         _advance(identity, contact_row, seen_at, opens_window)
-        if profile:
+        if profile and not contact_row.name:
+            _fill_from_profile(contact_row, profile)
+            await book.refresh_search_text(session, contact_row)
+        elif profile:
             _fill_from_profile(contact_row, profile)
     return ResolvedContact(
         contact_id=contact_row.id,
@@ -182,3 +193,48 @@ async def record_optin(
     row.expires_at = optin.expires_at or row.expires_at
     row.status = "stopped" if stopped else "active"
     row.updated_at = at
+
+
+# ---- the contact book (contacts/book.py, contacts/merge.py) ------------------------------
+
+
+async def add_points(
+    session: AsyncSession,
+    workspace_id: int,
+    contact_id: int,
+    points: list[FoundPoint],
+    *,
+    source: str,
+    at: datetime,
+    channel_account_id: int | None = None,
+    message_id: int | None = None,
+) -> list[str]:
+    """Keep phones / emails (picked out of a message, imported, typed by an agent)."""
+    contact = await book.contact_row(session, workspace_id, contact_id)
+    return await book.record_points(
+        session,
+        contact,
+        points,
+        source=source,
+        at=at,
+        channel_account_id=channel_account_id,
+        message_id=message_id,
+    )
+
+
+tag = book.tag_contacts
+untag = book.untag_contacts
+tags_of = book.tags_of
+define_field = book.define_field
+set_fields = book.set_fields
+fields_of = book.fields_of
+set_consent = book.set_consent
+merge = merging.merge
+merge_suggestions = merging.suggestions
+
+
+async def field_definitions(session: AsyncSession, workspace_id: int) -> list[FieldDefinitionOut]:
+    return [
+        FieldDefinitionOut.model_validate(d)
+        for d in await book.field_definitions(session, workspace_id)
+    ]

@@ -2,11 +2,22 @@
 
 from chatcart.models.base import Base
 from chatcart.models.channel import ChannelAccount
-from chatcart.models.contact import Contact, ContactIdentity
+from chatcart.models.contact import (
+    Contact,
+    ContactConsent,
+    ContactEvent,
+    ContactFieldValue,
+    ContactIdentity,
+    ContactPoint,
+    ContactTag,
+    FieldDefinition,
+    Tag,
+)
 from chatcart.models.conversation import Conversation, Message
 from chatcart.models.engagement import OptinToken, PostComment
 from chatcart.models.inbound import InboundEvent
 from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
+from chatcart.models.segment import Segment, SegmentMember
 from chatcart.models.user import ApiToken, LoginFailure, Membership, User
 from chatcart.models.workspace import Workspace
 
@@ -15,9 +26,15 @@ __all__ = [
     "Base",
     "ChannelAccount",
     "Contact",
+    "ContactConsent",
+    "ContactEvent",
+    "ContactFieldValue",
     "ContactIdentity",
+    "ContactPoint",
+    "ContactTag",
     "Conversation",
     "DeliveryAttempt",
+    "FieldDefinition",
     "InboundEvent",
     "LoginFailure",
     "Membership",
@@ -25,6 +42,9 @@ __all__ = [
     "OptinToken",
     "OutboundMessage",
     "PostComment",
+    "Segment",
+    "SegmentMember",
+    "Tag",
     "User",
     "Workspace",
 ]

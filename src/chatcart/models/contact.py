@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from chatcart.kit.clock import utcnow
 from chatcart.models.base import Base, CreatedMixin, IdMixin
 
 
@@ -24,6 +25,15 @@ class Contact(IdMixin, CreatedMixin, Base):
     # Where the first contact came from: {"channel": "webchat", "page_url": ...}.
     source: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_interaction_at: Mapped[datetime | None]
+    # Folded name, phones and emails: what the accent-insensitive search looks in.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    order_count: Mapped[int] = mapped_column(default=0)
+    total_spent: Mapped[int] = mapped_column(default=0)  # minor units of the workspace currency
+    last_order_at: Mapped[datetime | None]
+    # A contact merged into another stays, pointing at the one that holds everything now.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="SET NULL"), index=True
+    )
 
 
 class ContactIdentity(IdMixin, CreatedMixin, Base):
@@ -49,3 +59,113 @@ class ContactIdentity(IdMixin, CreatedMixin, Base):
     # What the platform's profile API said, when it was asked.
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
     profile_fetched_at: Mapped[datetime | None]
+
+
+class ContactPoint(IdMixin, Base):
+    """A phone number or email of a contact, with where and when it was seen."""
+
+    __tablename__ = "contact_point"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "kind", "value"),
+        Index("ix_contact_point_lookup", "workspace_id", "kind", "value"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # phone | email
+    # E.164 for valid phones, lower-cased address for emails; the text as typed otherwise.
+    value: Mapped[str] = mapped_column(String(320))
+    raw: Mapped[str] = mapped_column(String(320))
+    valid: Mapped[bool] = mapped_column(default=True)  # invalid phones: kept, never matched on
+    source: Mapped[str] = mapped_column(String(20))  # message | import | profile | manual
+    channel_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_account.id", ondelete="SET NULL")
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class Tag(IdMixin, CreatedMixin, Base):
+    __tablename__ = "tag"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(100))  # folded name: "Khách VIP" == "khach vip"
+
+
+class ContactTag(Base):
+    __tablename__ = "contact_tag"
+    __table_args__ = (Index("ix_contact_tag_tag_id", "tag_id", "contact_id"),)
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True)
+    tagged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FieldDefinition(IdMixin, CreatedMixin, Base):
+    """A custom contact field of a workspace (text, number, date, boolean, choice)."""
+
+    __tablename__ = "field_definition"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(10))
+    choices: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class ContactFieldValue(Base):
+    """One value per (contact, field), in the column of the field's type."""
+
+    __tablename__ = "contact_field_value"
+    __table_args__ = (
+        Index("ix_contact_field_value_text", "field_id", "value_text"),
+        Index("ix_contact_field_value_number", "field_id", "value_number"),
+        Index("ix_contact_field_value_date", "field_id", "value_date"),
+    )
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True
+    )
+    field_id: Mapped[int] = mapped_column(
+        ForeignKey("field_definition.id", ondelete="CASCADE"), primary_key=True
+    )
+    value_text: Mapped[str | None] = mapped_column(Text)
+    value_number: Mapped[float | None]
+    value_date: Mapped[date | None]
+    value_bool: Mapped[bool | None]
+
+
+class ContactConsent(Base):
+    """The current consent of a contact per purpose (the history is in contact_event)."""
+
+    __tablename__ = "contact_consent"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(30), primary_key=True)  # marketing | ...
+    status: Mapped[str] = mapped_column(String(10))  # granted | revoked
+    source: Mapped[str] = mapped_column(String(40))  # STOP keyword, opt-in, import, admin
+    updated_at: Mapped[datetime]
+
+
+class ContactEvent(IdMixin, Base):
+    """The contact's timeline: created, merged, tagged, field set, consent changed..."""
+
+    __tablename__ = "contact_event"
+    __table_args__ = (Index("ix_contact_event_contact_at", "contact_id", "at"),)
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[str | None] = mapped_column(String(200))  # user email, "system", "import"
+    at: Mapped[datetime] = mapped_column(default=utcnow)
