@@ -58,7 +58,7 @@ def event(
 
 
 async def refresh_search_text(session: AsyncSession, contact: Contact) -> None:
-    parts = [contact.name, *await repository.point_values(session, contact.id)]
+    parts = [contact.name or "", *await repository.point_values(session, contact.id)]
     # Phones also as typed locally (0912345678), since that is what sellers search for.
     parts += ["0" + p[3:] for p in parts if p.startswith("+84") or p.startswith("+63")]
     contact.search_text = fold(" ".join(p for p in parts if p))

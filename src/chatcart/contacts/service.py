@@ -48,7 +48,7 @@ async def resolve(
             last_interaction_at=seen_at,
         )
         _fill_from_profile(contact, profile)
-        contact.search_text = fold(contact.name)
+        contact.search_text = fold(contact.name or "")
         identity = ContactIdentity(
             workspace_id=workspace_id,
             channel_account_id=channel_account_id,
