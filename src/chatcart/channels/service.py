@@ -89,13 +89,24 @@ async def connect_meta(
     for field, value in (("page_token", page_token), ("app_secret", app_secret)):
         if not value.strip():
             raise ValidationFailed(f"{field} is empty", field=field)
+    if kind == "instagram" and not (page_id or "").strip():
+        raise ValidationFailed(
+            "an Instagram account is connected through its linked Facebook Page: give the Page id",
+            field="page_id",
+        )
+    existing = await repository.account_by_external(session, kind, external_id)
+    kept_verify = ""
+    if existing is not None and existing.credentials_encrypted:
+        # Reconnecting with a new token keeps the verify token already pasted into Meta.
+        kept_verify = jsonx.loads(secrets.decrypt(existing.credentials_encrypted)).get(
+            "verify_token", ""
+        )
     credentials = {
         "page_token": page_token.strip(),
         "app_secret": app_secret.strip(),
-        "verify_token": (verify_token or "").strip() or random_token(18),
+        "verify_token": (verify_token or "").strip() or kept_verify or random_token(18),
     }
     settings: dict[str, Any] = {"page_id": page_id or external_id, **(extra_settings or {})}
-    existing = await repository.account_by_external(session, kind, external_id)
     if existing is not None:
         if existing.workspace_id != workspace_id:
             raise Conflict(f"this {kind} account is connected to another workspace")

@@ -45,7 +45,7 @@ async def resolve(
         contact = Contact(
             workspace_id=workspace_id,
             source=source or {},
-            last_interaction_at=seen_at,
+            last_interaction_at=seen_at if opens_window else None,
         )
         _fill_from_profile(contact, profile)
         contact.search_text = fold(contact.name or "")
@@ -53,7 +53,8 @@ async def resolve(
             workspace_id=workspace_id,
             channel_account_id=channel_account_id,
             external_id=external_id,
-            last_inbound_at=seen_at,
+            # First seen through an opt-in or an echo: no window is open yet.
+            last_inbound_at=seen_at if opens_window else None,
             profile=profile,
             profile_fetched_at=utcnow() if profile else None,
         )

@@ -63,7 +63,19 @@ def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
     path = url.split(":///", 1)[1] if ":///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    # One connection per process: SQLite has one writer, and every transaction here begins
+    # IMMEDIATE, so a second connection could only wait for the lock inside SQLite's busy
+    # handler, which sleeps in steps of up to 100 ms and wakes late. Waiting for the pooled
+    # connection instead is an asyncio wait, served in order the moment it is free. Other
+    # processes (the CLI) still meet busy_timeout.
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": 30},
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
