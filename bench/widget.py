@@ -1,4 +1,5 @@
-"""make bench: figures as ratios against a bare baseline measured in the same run.
+"""Widget spine bench (`python -m bench widget`): figures as ratios against a bare
+baseline measured in the same run.
 
 Widget spine: a visitor's message travels WebSocket -> inbound_event -> worker ->
 conversation -> outbox -> dispatcher -> WebSocket. Baseline: a bare Starlette WebSocket
@@ -159,7 +160,7 @@ async def main(postgres: bool, visitors: int, each: int) -> None:
 
 
 def run(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench widget", description=__doc__)
     parser.add_argument("--postgres", action="store_true", help="scaled shape (PostgreSQL+Redis)")
     parser.add_argument("--visitors", type=int, default=20)
     parser.add_argument("--messages", type=int, default=10, help="per visitor")
