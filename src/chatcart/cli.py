@@ -1,27 +1,34 @@
-"""The `chatcart` command: serve, worker, db, workspace, user, token, channels, demo."""
+"""The `chatcart` command: serve, worker, db, workspace, user, token, channels, demo, contacts."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
 import logging
 import signal
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import IO, Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatcart import __version__, migrate
 from chatcart.auth import service as auth
 from chatcart.auth.schemas import Role, UserCreate
 from chatcart.channels import service as channels
 from chatcart.config import ConfigError, Settings, get_settings
+from chatcart.contacts import service as contacts
 from chatcart.kit.db import transaction
 from chatcart.kit.errors import AppError
 from chatcart.runtime import Runtime
 from chatcart.sandbox.cli import app as sandbox_app
+from chatcart.segments import service as segments
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
 
@@ -33,6 +40,7 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 channels_app = typer.Typer(help="Channel accounts.", no_args_is_help=True)
 channels_add = typer.Typer(help="Connect a channel.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo shop.", no_args_is_help=True)
+contacts_app = typer.Typer(help="Contacts: CSV import and export.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
@@ -40,6 +48,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(channels_app, name="channels")
 channels_app.add_typer(channels_add, name="add")
 app.add_typer(demo_app, name="demo")
+app.add_typer(contacts_app, name="contacts")
 app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
@@ -368,3 +377,162 @@ def demo_seed() -> None:
     console.print(
         f"  password  : {login.password or '(set at first seed; file var/demo-login.txt is gone)'}"
     )
+
+
+# ---- contacts: CSV -----------------------------------------------------------------------
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+
+
+def _segment_members(
+    session: AsyncSession, workspace_id: int, segment_id: int
+) -> AsyncIterator[list[int]]:
+    """The segment's member ids, in ascending batches. The export reads its batches in this
+    same session (see _export), so the iterator, which keeps its session between pages,
+    cannot starve the export of SQLite's single pooled connection."""
+    return segments.iter_members(session, workspace_id, segment_id)
+
+
+@contacts_app.command("export")
+def contacts_export(
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    segment: Annotated[int | None, typer.Option(help="Export only this segment's members.")] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated columns (default: all): id, name, first_name, last_name, "
+            "phones, invalid_phones, emails, tags, locale, source, created_at, "
+            "last_interaction_at, order_count, total_spent, identities, consent_marketing, "
+            "field:<key>."
+        ),
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="File to write, or - for standard output.")
+    ] = "-",
+) -> None:
+    """Export contacts as CSV (UTF-8 with BOM, opens in Excel), streamed in batches."""
+    chosen = columns.split(",") if columns else None
+    if output == "-":
+        _run(lambda runtime: _export(runtime, workspace, segment, chosen, sys.stdout.buffer))
+        sys.stdout.flush()
+        return
+    path = Path(output)
+    part = path.with_name(path.name + ".part")  # a failed export leaves no half file behind
+    try:
+        with part.open("wb") as sink:
+            rows = _run(lambda runtime: _export(runtime, workspace, segment, chosen, sink, True))
+        part.replace(path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise _fail(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    err.print(f"exported {rows} contacts to {path}")
+
+
+async def _export(
+    runtime: Runtime,
+    workspace: str,
+    segment: int | None,
+    columns: list[str] | None,
+    sink: IO[bytes],
+    show_progress: bool = False,
+) -> int:
+    async with runtime.sessions() as session:
+        ws = await workspaces.get_by_slug(session, workspace)
+        total = await contacts.count_contacts(session, ws.id) if segment is None else None
+    done = 0
+    with _progress() as bar:
+        task = bar.add_task("exporting", total=total, visible=show_progress)
+
+        def advance(rows: int) -> None:
+            nonlocal done
+            done = rows
+            bar.update(task, completed=rows)
+
+        async def write(
+            sessions: AsyncSession | async_sessionmaker[AsyncSession],
+            members: AsyncIterator[list[int]] | None,
+        ) -> None:
+            stream = contacts.export_csv(sessions, ws.id, columns, members, progress=advance)
+            async for chunk in stream:
+                sink.write(chunk.encode("utf-8"))
+
+        if segment is None:  # the whole list: a short session per batch
+            await write(runtime.sessions, None)
+        else:  # a segment: its pages and the export's batches share one session
+            async with runtime.sessions() as session:
+                await write(session, _segment_members(session, ws.id, segment))
+    return done
+
+
+@contacts_app.command("import")
+def contacts_import(
+    file: Annotated[Path, typer.Argument(help="CSV file, UTF-8 (Excel: CSV UTF-8).")],
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    channel_account: Annotated[
+        int | None,
+        typer.Option(help="Channel account id of the psid / external_id column's ids."),
+    ] = None,
+    errors: Annotated[
+        Path | None, typer.Option(help="Also write every row error to this CSV file.")
+    ] = None,
+) -> None:
+    """Import contacts with tags and fields, matched by channel id, phone, then email.
+
+    Rows with errors are listed (line, column, problem) and skipped; the good rows import.
+    Exit code 1 only when the file cannot be read at all."""
+
+    async def work(runtime: Runtime) -> contacts.ImportReport:
+        async with runtime.sessions() as session:
+            ws = await workspaces.get_by_slug(session, workspace)
+        with _progress() as bar:
+            task = bar.add_task("importing", total=None)
+            return await contacts.import_csv(
+                runtime.sessions,
+                ws.id,
+                file,
+                channel_account_id=channel_account,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+
+    report = _run(work)
+    console.print(
+        f"[bold]{report.rows}[/] rows: [green]{report.created} created[/], "
+        f"{report.updated} updated, {report.unchanged} unchanged, "
+        f"[{'red' if report.skipped else 'green'}]{report.skipped} skipped[/] "
+        f"({report.duration:.1f} s)"
+    )
+    if report.ignored_columns:
+        console.print(f"ignored columns: {', '.join(report.ignored_columns)}", markup=False)
+    _row_table("errors (rows skipped)", report.errors, "red")
+    _row_table("warnings (rows imported)", report.warnings, "yellow")
+    if errors is not None and report.errors:
+        with errors.open("w", encoding="utf-8-sig", newline="") as sink:
+            writer = csv.writer(sink)
+            writer.writerow(["line", "column", "problem"])
+            writer.writerows([e.line, e.column or "", e.problem] for e in report.errors)
+        console.print(f"row errors written to {errors}", markup=False)
+
+
+_SHOWN = 200
+
+
+def _row_table(title: str, rows: list[contacts.RowError], style: str) -> None:
+    if not rows:
+        return
+    table = Table("line", "column", "problem", title=title, title_style=style)
+    for row in rows[:_SHOWN]:
+        table.add_row(str(row.line), row.column or "", row.problem)
+    console.print(table)
+    if len(rows) > _SHOWN:
+        console.print(f"... and {len(rows) - _SHOWN} more (--errors FILE writes them all)")

@@ -25,6 +25,7 @@ from chatcart.kit.errors import AppError
 from chatcart.runtime import Runtime
 from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.state import GraphState
+from chatcart.segments import endpoints as segments_api
 from chatcart.web import admin, fake_messenger, public
 from chatcart.web.session import LoginRequired
 from chatcart.web.templating import render
@@ -100,6 +101,8 @@ def _api(runtime: Runtime) -> FastAPI:
     api.add_exception_handler(StarletteHTTPException, _api_http_error)
     api.include_router(workspaces_api.router)
     api.include_router(conversations_api.router)
+    api.include_router(segments_api.contacts_router)
+    api.include_router(segments_api.router)
     return api
 
 

@@ -186,3 +186,23 @@ async def test_unknown_widget_key_is_closed_with_4404(runtime: Runtime) -> None:
                 await ws.recv()
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4404
+
+
+async def test_phone_numbers_in_messages_join_the_contact(runtime: Runtime) -> None:
+    from chatcart.models import ContactPoint
+
+    shop = await make_shop(runtime)
+    async with live_server(runtime.settings) as host:
+        visitor = await Visitor(host, shop.widget_key).connect()
+        await visitor.say("Cho em đặt 2 áo, sdt em 0912.345.678, mail lan@gmail.com")
+        await visitor.expect("message")
+        await visitor.close()
+    async with runtime.sessions() as session:
+        points = (await session.scalars(select(ContactPoint).order_by(ContactPoint.kind))).all()
+        contact = await session.scalar(select(Contact))
+    assert [(p.kind, p.value, p.source) for p in points] == [
+        ("email", "lan@gmail.com", "message"),
+        ("phone", "+84912345678", "message"),
+    ]
+    assert all(p.message_id is not None for p in points)
+    assert contact is not None and "0912345678" in contact.search_text

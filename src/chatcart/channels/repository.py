@@ -10,6 +10,13 @@ async def account(session: AsyncSession, account_id: int) -> ChannelAccount | No
     return await session.get(ChannelAccount, account_id)
 
 
+async def accounts_by_ids(session: AsyncSession, account_ids: set[int]) -> list[ChannelAccount]:
+    if not account_ids:
+        return []
+    query = select(ChannelAccount).where(ChannelAccount.id.in_(account_ids))
+    return list((await session.scalars(query)).all())
+
+
 async def account_by_external(
     session: AsyncSession, kind: str, external_id: str
 ) -> ChannelAccount | None:
@@ -63,3 +70,20 @@ async def inbound_rows(session: AsyncSession, event_ids: list[int]) -> list[Inbo
         return []
     query = select(InboundEvent).where(InboundEvent.id.in_(event_ids)).order_by(InboundEvent.id)
     return list((await session.scalars(query)).all())
+
+
+async def lock_pending_inbound(
+    session: AsyncSession, event_ids: list[int], worker_id: str
+) -> set[int]:
+    if not event_ids:
+        return set()
+    query = (
+        select(InboundEvent.id)
+        .where(
+            InboundEvent.id.in_(event_ids),
+            InboundEvent.status == "pending",
+            InboundEvent.claimed_by == worker_id,
+        )
+        .with_for_update()
+    )
+    return set((await session.scalars(query)).all())

@@ -178,6 +178,21 @@ async def account_ref(session: AsyncSession, secrets: SecretBox, account_id: int
     row = await repository.account(session, account_id)
     if row is None:
         raise ChannelAccountNotFound(f"no channel account {account_id}")
+    return _ref(secrets, row)
+
+
+async def account_states(
+    session: AsyncSession, secrets: SecretBox, account_ids: set[int]
+) -> dict[int, tuple[AccountRef, str]]:
+    """Many accounts with their decrypted credentials and status, in one query (the
+    dispatcher's batch); an id that does not exist is left out."""
+    out: dict[int, tuple[AccountRef, str]] = {}
+    for row in await repository.accounts_by_ids(session, account_ids):
+        out[row.id] = (_ref(secrets, row), row.status)
+    return out
+
+
+def _ref(secrets: SecretBox, row: ChannelAccount) -> AccountRef:
     credentials = (
         jsonx.loads(secrets.decrypt(row.credentials_encrypted)) if row.credentials_encrypted else {}
     )
@@ -291,6 +306,32 @@ async def take_inbound(session: AsyncSession, event_id: int, worker_id: str) -> 
     """Lock a claimed event for processing; False if it is no longer ours or already done."""
     row = await session.get(InboundRow, event_id, with_for_update=True, populate_existing=True)
     return row is not None and row.status == "pending" and row.claimed_by == worker_id
+
+
+async def take_inbound_many(
+    session: AsyncSession, event_ids: list[int], worker_id: str
+) -> set[int]:
+    """`take_inbound` for a batch, in one query: the ids still ours and pending, locked."""
+    return await repository.lock_pending_inbound(session, event_ids, worker_id)
+
+
+async def finish_inbound_many(session: AsyncSession, event_ids: list[int]) -> None:
+    """Mark a batch of events done (no error) in one statement."""
+    if not event_ids:
+        return
+    await session.execute(
+        update(InboundRow)
+        .where(InboundRow.id.in_(event_ids))
+        .values(
+            status="done",
+            error=None,
+            processed_at=utcnow(),
+            attempts=InboundRow.attempts + 1,
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def parse_inbound(

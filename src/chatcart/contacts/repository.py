@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import Row, and_, delete, select, update
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -39,6 +42,32 @@ async def contact(session: AsyncSession, workspace_id: int, contact_id: int) -> 
 
 async def identity_by_id(session: AsyncSession, identity_id: int) -> ContactIdentity | None:
     return await session.get(ContactIdentity, identity_id)
+
+
+async def identity_with_contact(
+    session: AsyncSession, channel_account_id: int, external_id: str
+) -> tuple[ContactIdentity, Contact] | None:
+    """An identity and its contact in one query (the inbound hot path)."""
+    row = (
+        await session.execute(
+            select(ContactIdentity, Contact)
+            .join(Contact, Contact.id == ContactIdentity.contact_id)
+            .where(
+                ContactIdentity.channel_account_id == channel_account_id,
+                ContactIdentity.external_id == external_id,
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def identities_by_ids(
+    session: AsyncSession, identity_ids: list[int]
+) -> list[ContactIdentity]:
+    if not identity_ids:
+        return []
+    query = select(ContactIdentity).where(ContactIdentity.id.in_(identity_ids))
+    return list((await session.scalars(query)).all())
 
 
 async def known_external_ids(
@@ -214,3 +243,182 @@ async def shared_points(
         .limit(limit)
     )
     return list((await session.execute(query)).all())
+
+
+# ---- CSV export and import (contacts/csv_export.py, contacts/csv_import.py) ---------------
+
+_EXPORT_COLUMNS = (
+    Contact.id,
+    Contact.name,
+    Contact.first_name,
+    Contact.last_name,
+    Contact.locale,
+    Contact.source,
+    Contact.created_at,
+    Contact.last_interaction_at,
+    Contact.order_count,
+    Contact.total_spent,
+)
+# id, name, first_name, last_name, locale, source, created_at, last_interaction_at,
+# order_count, total_spent
+ExportRow = Row[
+    int,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    dict[str, Any],
+    datetime,
+    datetime | None,
+    int,
+    int,
+]
+
+
+async def export_contacts_after(
+    session: AsyncSession, workspace_id: int, after_id: int, limit: int
+) -> list[ExportRow]:
+    """One keyset page of live (not merged) contacts, as plain rows (no identity map)."""
+    rows = await session.execute(
+        select(*_EXPORT_COLUMNS)
+        .where(
+            Contact.workspace_id == workspace_id,
+            Contact.merged_into_id.is_(None),
+            Contact.id > after_id,
+        )
+        .order_by(Contact.id)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def export_contacts_in(
+    session: AsyncSession, workspace_id: int, contact_ids: list[int]
+) -> list[ExportRow]:
+    rows = await session.execute(
+        select(*_EXPORT_COLUMNS)
+        .where(
+            Contact.workspace_id == workspace_id,
+            Contact.merged_into_id.is_(None),
+            Contact.id.in_(contact_ids),
+        )
+        .order_by(Contact.id)
+    )
+    return list(rows.all())
+
+
+async def count_live_contacts(session: AsyncSession, workspace_id: int) -> int:
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Contact)
+        .where(Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None))
+    )
+    return int(total or 0)
+
+
+async def points_of_many(
+    session: AsyncSession, contact_ids: list[int]
+) -> list[Row[int, str, str, bool]]:
+    rows = await session.execute(
+        select(ContactPoint.contact_id, ContactPoint.kind, ContactPoint.value, ContactPoint.valid)
+        .where(ContactPoint.contact_id.in_(contact_ids))
+        .order_by(ContactPoint.contact_id, ContactPoint.first_seen_at, ContactPoint.id)
+    )
+    return list(rows.all())
+
+
+async def tag_names_of_many(session: AsyncSession, contact_ids: list[int]) -> list[Row[int, str]]:
+    rows = await session.execute(
+        select(ContactTag.contact_id, Tag.name)
+        .join(Tag, Tag.id == ContactTag.tag_id)
+        .where(ContactTag.contact_id.in_(contact_ids))
+        .order_by(ContactTag.contact_id, Tag.name)
+    )
+    return list(rows.all())
+
+
+async def field_values_of_many(
+    session: AsyncSession, contact_ids: list[int]
+) -> list[Row[int, str, str, str | None, float | None, date | None, bool | None]]:
+    rows = await session.execute(
+        select(
+            ContactFieldValue.contact_id,
+            FieldDefinition.key,
+            FieldDefinition.type,
+            ContactFieldValue.value_text,
+            ContactFieldValue.value_number,
+            ContactFieldValue.value_date,
+            ContactFieldValue.value_bool,
+        )
+        .join(FieldDefinition, FieldDefinition.id == ContactFieldValue.field_id)
+        .where(ContactFieldValue.contact_id.in_(contact_ids))
+    )
+    return list(rows.all())
+
+
+async def identities_of_many(
+    session: AsyncSession, contact_ids: list[int]
+) -> list[Row[int, int, str]]:
+    rows = await session.execute(
+        select(
+            ContactIdentity.contact_id,
+            ContactIdentity.channel_account_id,
+            ContactIdentity.external_id,
+        )
+        .where(ContactIdentity.contact_id.in_(contact_ids))
+        .order_by(ContactIdentity.contact_id, ContactIdentity.id)
+    )
+    return list(rows.all())
+
+
+async def consents_of_many(
+    session: AsyncSession, contact_ids: list[int], purpose: str
+) -> list[Row[int, str]]:
+    rows = await session.execute(
+        select(ContactConsent.contact_id, ContactConsent.status).where(
+            ContactConsent.contact_id.in_(contact_ids), ContactConsent.purpose == purpose
+        )
+    )
+    return list(rows.all())
+
+
+async def contact_by_point(
+    session: AsyncSession, workspace_id: int, kind: str, value: str
+) -> Contact | None:
+    """The oldest live contact holding this valid phone / email (invalid ones never match)."""
+    return await session.scalar(
+        select(Contact)
+        .join(ContactPoint, ContactPoint.contact_id == Contact.id)
+        .where(
+            ContactPoint.workspace_id == workspace_id,
+            ContactPoint.kind == kind,
+            ContactPoint.value == value,
+            ContactPoint.valid.is_(True),
+            Contact.merged_into_id.is_(None),
+        )
+        .order_by(Contact.id)
+        .limit(1)
+    )
+
+
+async def identity_on_accounts(
+    session: AsyncSession, channel_account_ids: list[int], external_id: str
+) -> ContactIdentity | None:
+    if not channel_account_ids:
+        return None
+    return await session.scalar(
+        select(ContactIdentity)
+        .where(
+            ContactIdentity.channel_account_id.in_(channel_account_ids),
+            ContactIdentity.external_id == external_id,
+        )
+        .order_by(ContactIdentity.id)
+        .limit(1)
+    )
+
+
+async def point_keys(session: AsyncSession, contact_id: int) -> set[tuple[str, str]]:
+    rows = await session.execute(
+        select(ContactPoint.kind, ContactPoint.value).where(ContactPoint.contact_id == contact_id)
+    )
+    return {(kind, value) for kind, value in rows.all()}

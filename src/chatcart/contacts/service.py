@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import OptinRef
-from chatcart.contacts import book, repository
+from chatcart.contacts import book, csv_export, csv_format, csv_import, repository
 from chatcart.contacts import merge as merging
 from chatcart.contacts.schemas import (
     ContactOut,
@@ -39,7 +39,8 @@ async def resolve(
     """Find the contact behind a channel identity, creating both on first contact, and move
     the identity's window clock (last inbound) forward when this interaction opens it."""
     seen_at = as_utc(seen_at)
-    identity = await repository.identity(session, channel_account_id, external_id)
+    found_pair = await repository.identity_with_contact(session, channel_account_id, external_id)
+    identity, contact_row = found_pair if found_pair is not None else (None, None)
     created = False
     if identity is None:
         contact = Contact(
@@ -65,12 +66,14 @@ async def resolve(
                 identity.contact_id = contact.id
                 session.add(identity)
             created = True
+            contact_row = contact
         except IntegrityError:  # another worker created it first
             found = await repository.identity(session, channel_account_id, external_id)
             if found is None:
                 raise
             identity = found
-    contact_row = await repository.contact(session, workspace_id, identity.contact_id)
+    if contact_row is None or contact_row.workspace_id != workspace_id:
+        contact_row = await repository.contact(session, workspace_id, identity.contact_id)
     if contact_row is None:
         raise NotFound(f"contact {identity.contact_id} vanished")
     if not created:
@@ -133,6 +136,12 @@ async def identity(session: AsyncSession, identity_id: int) -> IdentityOut:
     if row is None:
         raise NotFound(f"no identity {identity_id}")
     return IdentityOut.model_validate(row)
+
+
+async def identities(session: AsyncSession, identity_ids: list[int]) -> dict[int, IdentityOut]:
+    """Many identities by id, in one query (the dispatcher reads a batch at once)."""
+    rows = await repository.identities_by_ids(session, identity_ids)
+    return {row.id: IdentityOut.model_validate(row) for row in rows}
 
 
 async def find_identity(
@@ -239,3 +248,31 @@ async def field_definitions(session: AsyncSession, workspace_id: int) -> list[Fi
         FieldDefinitionOut.model_validate(d)
         for d in await book.field_definitions(session, workspace_id)
     ]
+
+
+# ---- CSV (contacts/csv_export.py, contacts/csv_import.py, contacts/csv_format.py) ---------
+# export_csv(sessions, workspace_id, columns=None, contact_ids=None, *, progress=None)
+#     -> AsyncIterator[str]: streamed chunks, the first with the BOM and the header. With a
+#     session factory each batch of 1000 reads in its own short session (none is held
+#     between chunks); with an AsyncSession every batch reads in it. contact_ids: an async
+#     iterator of id lists (a segment) or ids; None exports the whole list.
+# import_csv(sessions, workspace_id, path_or_bytes, *, channel_account_id=None,
+#     progress=None) -> ImportReport: commits a transaction per 500 rows; raises
+#     CsvUnreadable (nothing written) when the file cannot be read at all.
+export_csv = csv_export.export_csv
+import_csv = csv_import.import_csv
+EXPORT_COLUMNS = csv_format.EXPORT_COLUMNS
+ImportReport = csv_format.ImportReport
+RowError = csv_format.RowError
+CsvUnreadable = csv_format.CsvUnreadable
+UnknownColumn = csv_format.UnknownColumn
+
+
+async def export_columns(session: AsyncSession, workspace_id: int) -> list[str]:
+    """The columns of a default export: EXPORT_COLUMNS, then field:<key> per custom field."""
+    return await csv_export.default_columns(session, workspace_id)
+
+
+async def count_contacts(session: AsyncSession, workspace_id: int) -> int:
+    """Live (not merged) contacts: the total of a whole-list export."""
+    return await repository.count_live_contacts(session, workspace_id)

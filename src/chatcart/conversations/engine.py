@@ -24,6 +24,7 @@ from chatcart.flows import service as flows
 from chatcart.flows.schemas import BotInput
 from chatcart.growth import service as growth
 from chatcart.kit.clock import utcnow
+from chatcart.kit.contact_points import find_points
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.effects import Effects
 from chatcart.kit.textnorm import nfc
@@ -68,11 +69,42 @@ async def apply(
     """Returns False when the event was not ours to process (claim lost or already done)."""
     if not await channels.take_inbound(session, prepared.event_id, worker_id):
         return False
-    for index, event in enumerate(prepared.events):
-        step = _Step(session, effects, secrets, prepared, index, event, cache or {})
-        await _HANDLERS[event.kind](step)
+    await _run(session, effects, secrets, prepared, {} if cache is None else cache)
     await channels.finish_inbound(session, prepared.event_id)
     return True
+
+
+async def apply_many(
+    session: AsyncSession,
+    effects: Effects,
+    secrets: SecretBox,
+    batch: list[Prepared],
+    worker_id: str,
+    cache: dict[int, WorkspaceOut] | None = None,
+) -> list[int]:
+    """`apply` for a claimed batch in the caller's one transaction: the events still ours
+    are locked with one query and marked done with one; each runs in claim order (so one
+    person's messages keep theirs). Returns the ids of the events applied."""
+    cache = {} if cache is None else cache
+    ours = await channels.take_inbound_many(session, [p.event_id for p in batch], worker_id)
+    applied = [p for p in batch if p.event_id in ours]
+    for prepared in applied:
+        await _run(session, effects, secrets, prepared, cache)
+    done = [p.event_id for p in applied]
+    await channels.finish_inbound_many(session, done)
+    return done
+
+
+async def _run(
+    session: AsyncSession,
+    effects: Effects,
+    secrets: SecretBox,
+    prepared: Prepared,
+    cache: dict[int, WorkspaceOut],
+) -> None:
+    for index, event in enumerate(prepared.events):
+        step = _Step(session, effects, secrets, prepared, index, event, cache)
+        await _HANDLERS[event.kind](step)
 
 
 async def _resolve(step: _Step, *, opens_window: bool) -> ResolvedContact:
@@ -151,7 +183,27 @@ async def _person_writes(step: _Step) -> None:
     message = await _append(step, conversation, direction="in", sender="contact", content=content)
     if message is None:
         return  # already handled by an earlier run of this event
+    if content.text and any(ch.isdigit() or ch == "@" for ch in content.text):
+        await _pick_points(step, contact, message)
     await _bot_answers(step, contact, conversation, text=content.text, first=created)
+
+
+async def _pick_points(step: _Step, contact: ResolvedContact, message: Message) -> None:
+    """Phone numbers and emails the person wrote ("sdt em 0912.345.678") join the contact,
+    with where and when they were seen."""
+    workspace = await _workspace(step)
+    points = find_points(message.text, workspace.default_region)
+    if points:
+        await contacts.add_points(
+            step.session,
+            step.workspace_id,
+            contact.contact_id,
+            points,
+            source="message",
+            at=step.event.timestamp,
+            channel_account_id=step.account_id,
+            message_id=message.id,
+        )
 
 
 async def _person_arrives(step: _Step) -> None:

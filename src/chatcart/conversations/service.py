@@ -13,6 +13,7 @@ from chatcart.kit.errors import NotFound
 from chatcart.models import Conversation, Message
 
 apply_inbound = engine.apply
+apply_inbound_many = engine.apply_many
 
 
 def _conversation_out(row: Row[Conversation, str, str]) -> ConversationOut:

@@ -29,14 +29,18 @@ from chatcart.channels.base import (
     SendResult,
 )
 from chatcart.channels.degrade import degrade
+from chatcart.channels.errors import ChannelAccountNotFound
 from chatcart.contacts import service as contacts
+from chatcart.contacts.schemas import IdentityOut
 from chatcart.growth import service as growth
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
+from chatcart.kit.errors import NotFound
 from chatcart.kit.pubsub import Bus
 from chatcart.kit.ratelimit import RateLimiter
+from chatcart.models import OutboundMessage
 from chatcart.outbox import service
 from chatcart.outbox.schemas import SendJob
 from chatcart.policy import service as policy
@@ -74,41 +78,64 @@ class Dispatcher:
     async def run_once(self) -> int:
         async with transaction(self.sessions) as session:
             ids = await service.claim(session, self.worker_id, self.batch, self.lease_seconds)
-            jobs = [job for i in ids if (job := await self._job(session, i)) is not None]
+            jobs = await self._jobs(session, ids)
         if not jobs:
             return len(ids)
+        await self._send_and_record(jobs)
+        return len(ids)
+
+    async def dispatch(self, outbound_id: int) -> None:
+        """Send one message now (tests, and a future "send now" button)."""
+        async with transaction(self.sessions) as session:
+            jobs = await self._jobs(session, [outbound_id])
+        if jobs:
+            await self._send_and_record(jobs)
+
+    async def _send_and_record(self, jobs: list[SendJob]) -> None:
         threads: dict[tuple[int, str], list[SendJob]] = defaultdict(list)
         for job in jobs:
             threads[(job.account.id, job.recipient_id)].append(job)
         outcomes = await asyncio.gather(*(self._thread(queue) for queue in threads.values()))
         effects = Effects()
         async with transaction(self.sessions) as session:
+            rows = await service.lock_many(session, [job.outbound_id for job in jobs])
             for outcome in (o for thread in outcomes for o in thread):
-                await self._record(session, effects, outcome)
-        await effects.flush(self.bus)
-        return len(ids)
-
-    async def dispatch(self, outbound_id: int) -> None:
-        """Send one message now (tests, and a future "send now" button)."""
-        async with transaction(self.sessions) as session:
-            job = await self._job(session, outbound_id)
-        if job is None:
-            return
-        outcome = (await self._thread([job]))[0]
-        effects = Effects()
-        async with transaction(self.sessions) as session:
-            await self._record(session, effects, outcome)
+                await self._record(session, effects, outcome, rows)
         await effects.flush(self.bus)
 
-    async def _job(self, session: AsyncSession, outbound_id: int) -> SendJob | None:
-        row = await service.take(session, outbound_id, self.worker_id)
-        if row is None:
-            return None
-        account = await channels.account_ref(session, self.secrets, row.channel_account_id)
-        status = await channels.get_account(session, row.channel_account_id)
+    async def _jobs(self, session: AsyncSession, outbound_ids: list[int]) -> list[SendJob]:
+        """The claimed rows still ours, as jobs: rows, accounts and identities are read
+        with one query each for the whole batch."""
+        rows = await service.take_many(session, outbound_ids, self.worker_id)
+        if not rows:
+            return []
+        accounts = await channels.account_states(
+            session, self.secrets, {row.channel_account_id for row in rows}
+        )
+        identities = await contacts.identities(
+            session, [row.identity_id for row in rows if row.identity_id is not None]
+        )
+        jobs = []
+        for row in rows:
+            if row.channel_account_id not in accounts:
+                raise ChannelAccountNotFound(f"no channel account {row.channel_account_id}")
+            account, status = accounts[row.channel_account_id]
+            jobs.append(await self._job(session, row, account, status, identities))
+        return jobs
+
+    async def _job(
+        self,
+        session: AsyncSession,
+        row: OutboundMessage,
+        account: AccountRef,
+        account_status: str,
+        identities: dict[int, IdentityOut],
+    ) -> SendJob:
         recipient_id, last_interaction, reachable = row.recipient_external_id or "", None, True
         if row.identity_id is not None:
-            identity = await contacts.identity(session, row.identity_id)
+            identity = identities.get(row.identity_id)
+            if identity is None:
+                raise NotFound(f"no identity {row.identity_id}")
             last_interaction, reachable = identity.last_inbound_at, identity.reachable
             if row.recipient_kind == "id":
                 recipient_id = identity.external_id
@@ -125,7 +152,7 @@ class Dispatcher:
             written_by=row.written_by,
             attempt=row.attempts + 1,
             account=account,
-            account_status=status.status,
+            account_status=account_status,
             recipient_id=recipient_id,
             recipient_kind=row.recipient_kind,
             reachable=reachable,
@@ -217,12 +244,14 @@ class Dispatcher:
             outcome.result = SendError("retry", type(exc).__name__, str(exc) or repr(exc))
         return outcome
 
-    async def _record(self, session: AsyncSession, effects: Effects, outcome: _Outcome) -> None:
+    async def _record(
+        self, session: AsyncSession, effects: Effects, outcome: _Outcome, rows: service.Locked
+    ) -> None:
         job = outcome.job
         if outcome.defer_until is not None:
             await service.defer(
                 session, outbound_id=job.outbound_id, worker_id=self.worker_id,
-                until=outcome.defer_until,
+                until=outcome.defer_until, rows=rows,
             )  # fmt: skip
             return
         if outcome.result is None:
@@ -235,6 +264,7 @@ class Dispatcher:
                 worker_id=self.worker_id,
                 rule=decision.rule,
                 reason=decision.reason,
+                rows=rows,
             )
             return
         result = outcome.result
@@ -248,6 +278,7 @@ class Dispatcher:
             started_at=outcome.started,
             result=result,
             max_attempts=self.max_attempts,
+            rows=rows,
         )
         if status is None:
             return

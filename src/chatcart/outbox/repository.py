@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.models import OutboundMessage
@@ -14,10 +17,35 @@ async def by_key(session: AsyncSession, idempotency_key: str) -> OutboundMessage
     )
 
 
+async def insert_once(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Insert one outbound row in one statement; None when its idempotency key is taken."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(OutboundMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboundMessage.id)
+    )
+    return await session.scalar(statement)
+
+
 async def locked(session: AsyncSession, outbound_id: int) -> OutboundMessage | None:
     return await session.get(
         OutboundMessage, outbound_id, with_for_update=True, populate_existing=True
     )
+
+
+async def locked_many(session: AsyncSession, outbound_ids: list[int]) -> dict[int, OutboundMessage]:
+    """Many rows locked for this transaction, read fresh, in one query."""
+    if not outbound_ids:
+        return {}
+    query = (
+        select(OutboundMessage)
+        .where(OutboundMessage.id.in_(outbound_ids))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in (await session.scalars(query)).all()}
 
 
 RECEIPT_CLOCK_SKEW = timedelta(seconds=5)

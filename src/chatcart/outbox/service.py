@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import MessageContent, SendError, SendResult
@@ -35,34 +34,31 @@ async def enqueue(
     written_by: str = "bot",
 ) -> int:
     """Queue one send. The same idempotency key twice returns the first row's id."""
-    existing = await repository.by_key(session, idempotency_key)
-    if existing is not None:
-        return existing.id
-    row = OutboundMessage(
-        workspace_id=workspace_id,
-        channel_account_id=channel_account_id,
-        identity_id=identity_id,
-        contact_id=contact_id,
-        conversation_id=conversation_id,
-        message_id=message_id,
-        idempotency_key=idempotency_key,
-        content=content.model_dump(exclude_defaults=True),
-        purpose=purpose,
-        next_attempt_at=not_before or utcnow(),
-        recipient_kind=recipient_kind,
-        recipient_external_id=recipient_external_id,
-        written_by=written_by,
+    new_id = await repository.insert_once(
+        session,
+        {
+            "workspace_id": workspace_id,
+            "channel_account_id": channel_account_id,
+            "identity_id": identity_id,
+            "contact_id": contact_id,
+            "conversation_id": conversation_id,
+            "message_id": message_id,
+            "idempotency_key": idempotency_key,
+            "content": content.model_dump(exclude_defaults=True),
+            "purpose": purpose,
+            "next_attempt_at": not_before or utcnow(),
+            "recipient_kind": recipient_kind,
+            "recipient_external_id": recipient_external_id,
+            "written_by": written_by,
+        },
     )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
+    if new_id is None:  # the key is taken: that row is the send
         existing = await repository.by_key(session, idempotency_key)
         if existing is None:
-            raise
+            raise RuntimeError(f"outbound {idempotency_key} neither inserted nor found")
         return existing.id
     effects.wake("outbox")
-    return row.id
+    return new_id
 
 
 async def claim(session: AsyncSession, worker_id: str, batch: int, lease_seconds: int) -> list[int]:
@@ -84,11 +80,47 @@ async def take(session: AsyncSession, outbound_id: int, worker_id: str) -> Outbo
     return row
 
 
+Locked = dict[int, OutboundMessage]
+
+
+async def lock_many(session: AsyncSession, outbound_ids: list[int]) -> Locked:
+    """Lock a batch of rows with one query; hand the result to take_many / record / defer /
+    block so each does not read its row again."""
+    return await repository.locked_many(session, outbound_ids)
+
+
+async def take_many(
+    session: AsyncSession, outbound_ids: list[int], worker_id: str
+) -> list[OutboundMessage]:
+    """`take` for a batch, in one query; the rows still ours, in the order given."""
+    rows = await repository.locked_many(session, outbound_ids)
+    return [
+        row
+        for i in outbound_ids
+        if (row := rows.get(i)) is not None
+        and row.status == "queued"
+        and row.claimed_by == worker_id
+    ]
+
+
+async def _locked(
+    session: AsyncSession, outbound_id: int, rows: Locked | None
+) -> OutboundMessage | None:
+    if rows is not None and outbound_id in rows:
+        return rows[outbound_id]
+    return await repository.locked(session, outbound_id)
+
+
 async def defer(
-    session: AsyncSession, *, outbound_id: int, worker_id: str, until: datetime
+    session: AsyncSession,
+    *,
+    outbound_id: int,
+    worker_id: str,
+    until: datetime,
+    rows: Locked | None = None,
 ) -> None:
     """Not sent now and not an attempt (the Page is throttled or needs reconnecting)."""
-    row = await repository.locked(session, outbound_id)
+    row = await _locked(session, outbound_id, rows)
     if row is None or row.claimed_by != worker_id or row.status != "queued":
         return
     row.next_attempt_at = until
@@ -108,10 +140,11 @@ async def record(
     started_at: datetime,
     result: SendResult | SendError,
     max_attempts: int,
+    rows: Locked | None = None,
 ) -> str | None:
     """Write the attempt and move the status machine; returns the new status (None if the
     claim was lost meanwhile and another worker owns the row)."""
-    row = await repository.locked(session, outbound_id)
+    row = await _locked(session, outbound_id, rows)
     if row is None or row.claimed_by != worker_id or row.status != "queued":
         return None
     row.attempts += 1
@@ -152,9 +185,10 @@ async def block(
     worker_id: str,
     rule: str,
     reason: str,
+    rows: Locked | None = None,
 ) -> None:
     """Policy said no: the message is not sent, and the rule that stopped it is kept."""
-    row = await repository.locked(session, outbound_id)
+    row = await _locked(session, outbound_id, rows)
     if row is None or row.claimed_by != worker_id or row.status != "queued":
         return
     row.status = "failed"

@@ -96,10 +96,9 @@ class Worker:
         try:
             async with transaction(self.rt.sessions) as session:
                 cache: dict[int, WorkspaceOut] = {}
-                for item in prepared:
-                    await conversations.apply_inbound(
-                        session, effects, self.rt.secrets, item, self.id, cache
-                    )
+                await conversations.apply_inbound_many(
+                    session, effects, self.rt.secrets, prepared, self.id, cache
+                )
         except Exception:
             log.warning("inbound batch of %s failed; applying one by one", len(prepared))
             effects = Effects()

@@ -1,0 +1,36 @@
+"""make bench: every bench, each printing figures as ratios against a bare baseline measured
+in the same run (never pass/fail on time).
+
+    python -m bench                   widget spine, then webhooks
+    python -m bench widget [opts]     the widget spine only (bench/widget.py)
+    python -m bench webhook [opts]    webhook ack and webhook -> reply (bench/webhook.py)
+
+`--postgres` with no subcommand runs every bench on PostgreSQL + Redis.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bench import webhook, widget
+
+BENCHES = {"widget": widget.run, "webhook": webhook.run}
+
+
+def main(argv: list[str]) -> None:
+    if argv and argv[0] in BENCHES:
+        BENCHES[argv[0]](argv[1:])
+        return
+    if argv and argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return
+    unknown = [a for a in argv if a != "--postgres"]
+    if unknown:
+        raise SystemExit(f"unknown arguments {unknown}; see python -m bench --help")
+    for run in BENCHES.values():
+        run(argv)
+        print()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

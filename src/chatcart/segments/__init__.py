@@ -1,0 +1,1 @@
+"""Segments: filters compiled to one SQL select, saved segments, ID lists."""

@@ -1,0 +1,303 @@
+"""The segments room's queries (the only place in the room that builds them, with compiler.py
+building the audience select that these run)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.models import (
+    ChannelAccount,
+    Contact,
+    ContactIdentity,
+    ContactPoint,
+    ContactTag,
+    FieldDefinition,
+    Segment,
+    SegmentMember,
+    Tag,
+)
+from chatcart.segments.schemas import Catalog, ContactSort, FieldSpec
+
+CHUNK = 500  # values per IN (...) list
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# --- definitions and saved segments ------------------------------------------------------
+
+
+async def field_specs(session: AsyncSession, workspace_id: int) -> dict[str, FieldSpec]:
+    rows = await session.execute(
+        select(
+            FieldDefinition.id, FieldDefinition.key, FieldDefinition.type, FieldDefinition.choices
+        ).where(FieldDefinition.workspace_id == workspace_id)
+    )
+    return {
+        key: FieldSpec(id=id_, key=key, type=type_, choices=tuple(choices) if choices else None)
+        for id_, key, type_, choices in rows.all()
+    }
+
+
+async def catalog(session: AsyncSession, workspace_id: int, tag_keys: Sequence[str]) -> Catalog:
+    """The tag ids of these folded names and every channel account id by kind."""
+    tags: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(tag_keys))):
+        rows = await session.execute(
+            select(Tag.key, Tag.id).where(Tag.workspace_id == workspace_id, Tag.key.in_(chunk))
+        )
+        tags.update({key: tag_id for key, tag_id in rows.all()})
+    accounts: dict[str, list[int]] = defaultdict(list)
+    rows = await session.execute(
+        select(ChannelAccount.kind, ChannelAccount.id).where(
+            ChannelAccount.workspace_id == workspace_id
+        )
+    )
+    for kind, account_id in rows.all():
+        accounts[kind].append(account_id)
+    return Catalog(tags=tags, accounts={k: tuple(v) for k, v in accounts.items()})
+
+
+async def segment(session: AsyncSession, workspace_id: int, segment_id: int) -> Segment | None:
+    return await session.scalar(
+        select(Segment).where(Segment.id == segment_id, Segment.workspace_id == workspace_id)
+    )
+
+
+async def segment_by_name(session: AsyncSession, workspace_id: int, name: str) -> Segment | None:
+    return await session.scalar(
+        select(Segment).where(Segment.workspace_id == workspace_id, Segment.name == name)
+    )
+
+
+async def segments(session: AsyncSession, workspace_id: int) -> list[Segment]:
+    rows = await session.scalars(
+        select(Segment).where(Segment.workspace_id == workspace_id).order_by(Segment.name)
+    )
+    return list(rows.all())
+
+
+async def add_segment(session: AsyncSession, row: Segment) -> Segment:
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def delete_segment(session: AsyncSession, row: Segment) -> None:
+    await session.execute(delete(SegmentMember).where(SegmentMember.segment_id == row.id))
+    await session.delete(row)
+    await session.flush()
+
+
+async def member_counts(session: AsyncSession, segment_ids: Sequence[int]) -> dict[int, int]:
+    """Rows in segment_member per static segment (what the ID list put in)."""
+    counts: dict[int, int] = {}
+    for chunk in _chunks(segment_ids):
+        rows = await session.execute(
+            select(SegmentMember.segment_id, func.count())
+            .where(SegmentMember.segment_id.in_(chunk))
+            .group_by(SegmentMember.segment_id)
+        )
+        counts.update({segment_id: count for segment_id, count in rows.all()})
+    return counts
+
+
+async def add_members(session: AsyncSession, segment_id: int, contact_ids: Sequence[int]) -> None:
+    for chunk in _chunks(sorted(contact_ids), 1000):
+        await session.execute(
+            insert(SegmentMember),
+            [{"segment_id": segment_id, "contact_id": contact_id} for contact_id in chunk],
+        )
+
+
+# --- audiences ---------------------------------------------------------------------------
+
+
+def static_members(workspace_id: int, segment_id: int) -> Select[int]:
+    """The audience of a static segment: its members that still exist and are not merged."""
+    return select(Contact.id).where(
+        Contact.workspace_id == workspace_id,
+        Contact.merged_into_id.is_(None),
+        Contact.id.in_(
+            select(SegmentMember.contact_id).where(SegmentMember.segment_id == segment_id)
+        ),
+    )
+
+
+def all_contacts(workspace_id: int) -> Select[int]:
+    return select(Contact.id).where(
+        Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None)
+    )
+
+
+def contact_id_in(audience: Select[int]) -> ColumnElement[bool]:
+    return Contact.id.in_(audience)
+
+
+def searched(audience: Select[int], tokens: Sequence[str], phone: str | None) -> Select[int]:
+    """Contacts whose folded search text holds every token (or who have this phone)."""
+    if not tokens and phone is None:
+        return audience
+    conditions: list[ColumnElement[bool]] = []
+    if tokens:
+        conditions.append(
+            and_(*(Contact.search_text.contains(token, autoescape=True) for token in tokens))
+        )
+    if phone is not None:
+        conditions.append(
+            Contact.id.in_(
+                select(ContactPoint.contact_id).where(
+                    ContactPoint.kind == "phone",
+                    ContactPoint.value == phone,
+                    ContactPoint.valid.is_(True),
+                )
+            )
+        )
+    return audience.where(or_(*conditions))
+
+
+async def count(session: AsyncSession, audience: Select[int]) -> int:
+    total = await session.scalar(
+        audience.with_only_columns(func.count(), maintain_column_froms=True)
+    )
+    return int(total or 0)
+
+
+_SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "-last_interaction_at": (Contact.last_interaction_at.desc().nulls_last(), Contact.id.desc()),
+    "last_interaction_at": (Contact.last_interaction_at.asc().nulls_last(), Contact.id.asc()),
+    "-created_at": (Contact.created_at.desc(), Contact.id.desc()),
+    "created_at": (Contact.created_at.asc(), Contact.id.asc()),
+    "name": (Contact.name.asc(), Contact.id.asc()),
+    "-name": (Contact.name.desc(), Contact.id.desc()),
+    "-total_spent": (Contact.total_spent.desc(), Contact.id.desc()),
+    "-order_count": (Contact.order_count.desc(), Contact.id.desc()),
+}
+
+
+async def page(
+    session: AsyncSession,
+    audience: Select[int],
+    *,
+    limit: int,
+    offset: int = 0,
+    sort: ContactSort = "-last_interaction_at",
+) -> list[Row[int, str, Any, Any]]:
+    """(id, name, last_interaction_at, created_at) of one page of the audience."""
+    query = (
+        audience.with_only_columns(
+            Contact.id, Contact.name, Contact.last_interaction_at, Contact.created_at
+        )
+        .order_by(*_SORTS[sort])
+        .limit(limit)
+        .offset(offset)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def phones_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(contact_ids):
+        rows = await session.execute(
+            select(ContactPoint.contact_id, ContactPoint.value)
+            .where(
+                ContactPoint.contact_id.in_(chunk),
+                ContactPoint.kind == "phone",
+                ContactPoint.valid.is_(True),
+            )
+            .order_by(ContactPoint.contact_id, ContactPoint.first_seen_at, ContactPoint.id)
+        )
+        for contact_id, value in rows.all():
+            found[contact_id].append(value)
+    return found
+
+
+async def tags_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(contact_ids):
+        rows = await session.execute(
+            select(ContactTag.contact_id, Tag.name)
+            .join(Tag, Tag.id == ContactTag.tag_id)
+            .where(ContactTag.contact_id.in_(chunk))
+            .order_by(ContactTag.contact_id, Tag.name)
+        )
+        for contact_id, name in rows.all():
+            found[contact_id].append(name)
+    return found
+
+
+async def stream_ids(
+    session: AsyncSession, audience: Select[int], batch: int
+) -> AsyncIterator[list[int]]:
+    """The audience's ids, ascending, in lists of up to `batch`, from ONE query streamed
+    through a server-side cursor (memory stays flat however many there are)."""
+    result = await session.stream_scalars(
+        audience.order_by(Contact.id).execution_options(yield_per=batch)
+    )
+    try:
+        async for part in result.partitions(batch):
+            yield list(part)
+    finally:
+        await result.close()
+
+
+# --- ID lists ----------------------------------------------------------------------------
+
+
+async def contacts_by_external_ids(
+    session: AsyncSession, workspace_id: int, external_ids: Sequence[str]
+) -> list[tuple[str, int]]:
+    """(external_id, contact_id) for identities on any channel account of the workspace."""
+    found: list[tuple[str, int]] = []
+    for chunk in _chunks(external_ids):
+        rows = await session.execute(
+            select(ContactIdentity.external_id, ContactIdentity.contact_id).where(
+                # (channel_account_id, external_id) is the identity's unique index
+                ContactIdentity.channel_account_id.in_(
+                    select(ChannelAccount.id).where(ChannelAccount.workspace_id == workspace_id)
+                ),
+                ContactIdentity.external_id.in_(chunk),
+            )
+        )
+        found.extend((external_id, contact_id) for external_id, contact_id in rows.all())
+    return found
+
+
+async def contacts_by_phones(
+    session: AsyncSession, workspace_id: int, phones: Sequence[str]
+) -> list[tuple[str, int]]:
+    """(E.164, contact_id) for valid phone points of the workspace."""
+    found: list[tuple[str, int]] = []
+    for chunk in _chunks(phones):
+        rows = await session.execute(
+            select(ContactPoint.value, ContactPoint.contact_id).where(
+                ContactPoint.workspace_id == workspace_id,
+                ContactPoint.kind == "phone",
+                ContactPoint.value.in_(chunk),
+                ContactPoint.valid.is_(True),
+            )
+        )
+        found.extend((value, contact_id) for value, contact_id in rows.all())
+    return found
+
+
+async def merged_into(
+    session: AsyncSession, workspace_id: int, contact_ids: Sequence[int]
+) -> dict[int, int | None]:
+    """For each contact of the workspace: where it was merged into (None: it stands)."""
+    found: dict[int, int | None] = {}
+    for chunk in _chunks(contact_ids):
+        rows = await session.execute(
+            select(Contact.id, Contact.merged_into_id).where(
+                Contact.workspace_id == workspace_id, Contact.id.in_(chunk)
+            )
+        )
+        found.update({contact_id: target for contact_id, target in rows.all()})
+    return found
