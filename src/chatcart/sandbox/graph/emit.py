@@ -1,7 +1,7 @@
 """Webhook delivery: envelope, exact bytes, signature, POST (platforms.md 1.4, 2.5, 3).
 
 Body bytes are encoded the way Meta sends them: ASCII-only JSON with non-ASCII characters as
-`\\uXXXX` escapes and `/` as `\\/` (1.4: "the payload as sent uses escaped unicode"), so a
+`\\u00e1`-style escapes and `/` as `\\/` (1.4: "the payload as sent uses escaped unicode"), so a
 receiver that re-serialises the JSON before checking the HMAC fails here as it would in
 production. Headers: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, bytes)>` plus
 the legacy `X-Hub-Signature: sha1=...` (1.4 "still sent by some products").
