@@ -1,5 +1,5 @@
-"""Segments bench (`python -m bench.segments [--postgres] [--contacts N]`, or
-`python -m bench segments ...`).
+"""Segments bench: `python -m bench.segments [--postgres] [--contacts N]` (`run(argv)` is
+the entry point for `python -m bench`).
 
 Generates N contacts (default 1,000,000; Vietnamese names from ../shared/data/names-vi-tl/
 when present) with identities whose last inbound message is spread over 60 days, phones, and
@@ -7,9 +7,11 @@ tags. Then, warm, best of 5, interleaved:
 
 * count and first page (20 rows, latest interaction first) of a 4-predicate segment —
   tags any [VIP, Khách quen] AND messageable on Messenger now AND has a valid phone AND
-  interacted within 30 days — compiled by segments.compiler, against hand-written SQL strings
-  doing the same (two hand shapes, EXISTS and IN; the ratio is to the faster one);
-* the same after ANALYZE, and after adding the indexes the report suggests (bench-only);
+  interacted within 30 days — compiled by segments.compiler (through service.audience, so the
+  compile is timed too), against hand-written SQL strings doing the same in three shapes (all
+  EXISTS, all IN, the window as IN + EXISTS); the ratio is to the fastest hand shape;
+* the same after ANALYZE, and after adding the indexes the report suggests (bench-only), with
+  the preview (page + phones + tags) and GET /contacts' first page;
 * an export of every member id of a 1M-member segment through service.iter_members, with
   the Python heap's peak growth (tracemalloc) at 10%, 50% and 100% of the stream: flat.
 

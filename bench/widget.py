@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import secrets
 import statistics
 import sys
@@ -24,7 +25,7 @@ import uvicorn
 import websockets
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatcart import migrate
 from chatcart.config import Settings
@@ -38,6 +39,11 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 async def _echo(ws: WebSocket) -> None:
     await ws.accept()
+    with contextlib.suppress(WebSocketDisconnect):  # the client leaving ends the echo
+        await _echo_frames(ws)
+
+
+async def _echo_frames(ws: WebSocket) -> None:
     while True:
         frame = orjson.loads(await ws.receive_text())
         if frame["type"] == "hello":
