@@ -1,9 +1,10 @@
 """make bench: every bench, each printing figures as ratios against a bare baseline measured
 in the same run (never pass/fail on time).
 
-    python -m bench                   widget spine, then webhooks
+    python -m bench                   widget spine, webhooks, then segments
     python -m bench widget [opts]     the widget spine only (bench/widget.py)
     python -m bench webhook [opts]    webhook ack and webhook -> reply (bench/webhook.py)
+    python -m bench segments [opts]   1M contacts: a segment vs hand SQL (bench/segments.py)
 
 `--postgres` with no subcommand runs every bench on PostgreSQL + Redis.
 """
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import webhook, widget
+from bench import segments, webhook, widget
 
-BENCHES = {"widget": widget.run, "webhook": webhook.run}
+BENCHES = {"widget": widget.run, "webhook": webhook.run, "segments": segments.run}
 
 
 def main(argv: list[str]) -> None:

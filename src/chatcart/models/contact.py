@@ -40,7 +40,17 @@ class ContactIdentity(IdMixin, CreatedMixin, Base):
     """One person on one channel account (PSID, WhatsApp number, widget visitor...)."""
 
     __tablename__ = "contact_identity"
-    __table_args__ = (UniqueConstraint("channel_account_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel_account_id", "external_id"),
+        # "Messageable now on channel X": identities of the account inside the window.
+        Index(
+            "ix_contact_identity_window",
+            "channel_account_id",
+            "last_inbound_at",
+            "reachable",
+            "contact_id",
+        ),
+    )
 
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspace.id", ondelete="CASCADE"), index=True
