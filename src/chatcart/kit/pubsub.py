@@ -69,6 +69,7 @@ class RedisBus:
 
         self._redis = Redis.from_url(url)
         self._prefix = prefix
+        self._open: set[Any] = set()  # live pub/sub connections, closed with the bus
 
     async def publish(self, topic: str, data: dict[str, Any]) -> None:
         await self._redis.publish(self._prefix + topic, jsonx.dumps({"topic": topic, **data}))
@@ -79,7 +80,12 @@ class RedisBus:
     ) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_SIZE)
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(*(self._prefix + t for t in topics))
+        self._open.add(pubsub)
+        try:
+            await pubsub.subscribe(*(self._prefix + t for t in topics))
+        except BaseException:
+            await self._release(pubsub)
+            raise
 
         async def pump() -> None:
             async for raw in pubsub.listen():
@@ -96,12 +102,21 @@ class RedisBus:
                 await task
             with contextlib.suppress(Exception):
                 await pubsub.unsubscribe()
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._release(pubsub)
+
+    async def _release(self, pubsub: Any) -> None:
+        # Closed on its own (not with unsubscribe): a failed unsubscribe must not leave the
+        # connection open.
+        self._open.discard(pubsub)
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()
 
     def subscribe(self, *topics: str) -> AbstractAsyncContextManager[Events]:
         return self._subscribe(topics)
 
     async def close(self) -> None:
+        for pubsub in list(self._open):  # subscriptions still open when the process stops
+            await self._release(pubsub)
         await self._redis.aclose()
 
 
