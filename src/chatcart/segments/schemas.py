@@ -173,8 +173,9 @@ class MessageableRule(_Node):
     channel: ChannelKind
 
 
-class LastInteractionRule(_Node):
-    type: Literal["last_interaction"] = "last_interaction"
+class _TimeRule(_Node):
+    """A moment compared with `op` (before / after / within_days / not_within_days)."""
+
     op: TimeOp
     value: Moment
 
@@ -183,6 +184,10 @@ class LastInteractionRule(_Node):
     def _value_for_op(cls, value: Any, info: ValidationInfo) -> Any:
         op = info.data.get("op")
         return value if op is None else _moment(op, value)
+
+
+class LastInteractionRule(_TimeRule):
+    type: Literal["last_interaction"] = "last_interaction"
 
 
 class HasPhoneRule(_Node):
@@ -268,18 +273,10 @@ class OrdersRule(_Node):
         return values
 
 
-class CreatedRule(_Node):
+class CreatedRule(_TimeRule):
     """When the contact was created."""
 
     type: Literal["created"] = "created"
-    op: TimeOp
-    value: Moment
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _value_for_op(cls, value: Any, info: ValidationInfo) -> Any:
-        op = info.data.get("op")
-        return value if op is None else _moment(op, value)
 
 
 class ConsentRule(_Node):
