@@ -42,6 +42,8 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
         database_url=url,
         database_schema=schema,
         redis_url=REDIS_URL,
+        # Concurrent runs (CI beside a developer's run) share one Redis: keep apart.
+        redis_prefix=f"chatcart-test-{secrets.token_hex(4)}:",
         data_dir=data_dir,
         secret_key="test-secret-key-" + secrets.token_hex(8),
         worker_poll_seconds=0.2,

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # PostgreSQL only: keep chatcart's tables in this schema (several instances, one database).
     database_schema: str | None = None
     redis_url: str | None = None
+    # Every Redis key and pub/sub channel starts with this: several instances, one Redis.
+    redis_prefix: str = "chatcart:"
     secret_key: str | None = None
     base_url: str = "http://127.0.0.1:8000"
     timezone: str = "Asia/Ho_Chi_Minh"

@@ -29,7 +29,7 @@ class Runtime:
     def open(cls, settings: Settings) -> Runtime:
         secret_key = settings.resolved_secret_key()
         engine = create_engine(settings.database_url, schema=settings.database_schema)
-        bus = create_bus(settings.redis_url)
+        bus = create_bus(settings.redis_url, settings.redis_prefix)
         return cls(
             settings=settings,
             engine=engine,
@@ -37,7 +37,7 @@ class Runtime:
             bus=bus,
             secrets=SecretBox(secret_key),
             adapters=build_adapters(settings, bus),
-            limiter=RateLimiter(settings.redis_url),
+            limiter=RateLimiter(settings.redis_url, settings.redis_prefix),
         )
 
     async def close(self) -> None:

@@ -71,6 +71,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         values["CHATCART_DATABASE_SCHEMA"] = settings.database_schema
     if settings.redis_url:
         values["CHATCART_REDIS_URL"] = settings.redis_url
+        values["CHATCART_REDIS_PREFIX"] = settings.redis_prefix
     env.update(values)
     return env
 

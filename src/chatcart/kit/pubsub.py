@@ -120,5 +120,5 @@ class RedisBus:
         await self._redis.aclose()
 
 
-def create_bus(redis_url: str | None) -> Bus:
-    return RedisBus(redis_url) if redis_url else MemoryBus()
+def create_bus(redis_url: str | None, prefix: str = "chatcart:") -> Bus:
+    return RedisBus(redis_url, prefix) if redis_url else MemoryBus()

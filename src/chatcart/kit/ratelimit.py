@@ -12,14 +12,14 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, prefix: str = "chatcart:") -> None:
         storage: Storage
         if redis_url:
             # redis-py's asyncio client: the one chatcart already depends on.
             storage = RedisStorage(
                 "async+" + redis_url.removeprefix("async+"),
                 implementation="redispy",
-                key_prefix="chatcart:limits",
+                key_prefix=prefix + "limits",
             )
         else:
             storage = MemoryStorage()
