@@ -1,6 +1,13 @@
+"""What goes in and out of the flows room: the bot's input, the run state, the actions."""
+
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from chatcart.channels.base import MessageContent
 
 
 class BotInput(BaseModel):
@@ -12,3 +19,126 @@ class BotInput(BaseModel):
     contact_locale: str | None = None
     workspace_name: str
     workspace_locale: str = "vi"
+
+
+class ContactView(BaseModel):
+    """What a flow may read of the contact (copied; the runtime never writes to storage)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str = ""
+    locale: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+
+class WorkspaceView(BaseModel):
+    name: str
+    locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    region: str = "VN"  # phone numbers typed without a country code
+
+
+class HttpResult(BaseModel):
+    status: int | None = None
+    data: Any = None
+    error: str | None = None  # timeout, refused, not JSON, HTTP 5xx...
+
+
+InputKind = Literal["message", "postback", "referral", "comment", "wake", "http"]
+
+
+class FlowInput(BaseModel):
+    kind: InputKind = "message"
+    text: str = ""
+    payload: str | None = None
+    ref: str | None = None
+    post_id: str | None = None
+    channel: str = ""
+    first: bool = False  # the person's first message in this conversation
+    http: HttpResult | None = None
+
+
+RunStatus = Literal["running", "answer", "waiting", "http", "ended"]
+
+
+class RunState(BaseModel):
+    """Where one conversation is in a flow; stored as JSON on its flow_run row."""
+
+    flow: str
+    version: int | None = None  # the flow_version row the run started on
+    step: str
+    status: RunStatus = "running"
+    language: str = "vi"
+    retries: int = 0
+    wake_at: datetime | None = None
+    queued: list[FlowInput] = Field(default_factory=list)
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class SendAction(BaseModel):
+    kind: Literal["send"] = "send"
+    content: MessageContent
+
+
+class SetFieldAction(BaseModel):
+    kind: Literal["set_field"] = "set_field"
+    field: str
+    value: Any
+    answer: str = "text"  # the ask kind that produced it (phone also becomes a contact point)
+
+
+class ClearFieldAction(BaseModel):
+    kind: Literal["clear_field"] = "clear_field"
+    field: str
+
+
+class TagAction(BaseModel):
+    kind: Literal["tag"] = "tag"
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+
+class HandoverAction(BaseModel):
+    kind: Literal["handover"] = "handover"
+
+
+class HttpAction(BaseModel):
+    """Done by the engine, outside the pure runtime; its result comes back as an input."""
+
+    kind: Literal["http"] = "http"
+    method: str
+    url: str
+    body: dict[str, Any]
+    timeout_seconds: float
+
+
+class TraceAction(BaseModel):
+    """A step taken (for the simulator and the logs)."""
+
+    kind: Literal["trace"] = "trace"
+    flow: str
+    step: str
+    type: str
+    note: str = ""
+
+
+Action = Annotated[
+    SendAction
+    | SetFieldAction
+    | ClearFieldAction
+    | TagAction
+    | HandoverAction
+    | HttpAction
+    | TraceAction,
+    Field(discriminator="kind"),
+]
+
+
+class Outcome(BaseModel):
+    state: RunState | None
+    actions: list[Action] = Field(default_factory=list)
+    matched: bool = False  # a flow took the input (else the built-in greeter answers)
+
+    def sends(self) -> list[MessageContent]:
+        return [a.content for a in self.actions if isinstance(a, SendAction)]
