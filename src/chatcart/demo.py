@@ -11,6 +11,7 @@ from chatcart.auth import service as auth
 from chatcart.auth.schemas import Role, UserCreate
 from chatcart.channels import service as channels
 from chatcart.config import Settings
+from chatcart.flows import service as flows
 from chatcart.kit.crypto import SecretBox, random_token
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.workspaces import service as workspaces
@@ -44,6 +45,8 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
     if existing is not None:
         if not await channels.find_account(session, "messenger", DEMO_PAGE_ID):
             await connect_demo_page(session, secrets, settings, existing.id)  # seeded before
+        if not await flows.list_flows(session, existing.id):  # seeded before bot flows
+            await seed_flows(session, secrets, existing.id)
         password = None
         if login_file.exists():
             password = login_file.read_text(encoding="utf-8").strip() or None
@@ -60,10 +63,19 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
     )
     await channels.create_webchat(session, secrets, workspace.id, "Demo Shop website")
     await connect_demo_page(session, secrets, settings, workspace.id)
+    await seed_flows(session, secrets, workspace.id)
     login_file.parent.mkdir(parents=True, exist_ok=True)
     login_file.write_text(password + "\n", encoding="utf-8")
     login_file.chmod(0o600)
     return DemoLogin(True, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin")
+
+
+async def seed_flows(session: AsyncSession, secrets: SecretBox, workspace_id: int) -> None:
+    """The demo shop's bot: greeting, FAQ, phone number, TikTok ref link, the "Đã share"
+    mini-game, talk to a human (flows/library/demo_shop.yaml), published."""
+    await flows.save(
+        session, secrets, workspace_id, flows.library("demo_shop"), publish=True, actor="demo"
+    )
 
 
 def sandbox_url(settings: Settings) -> str:

@@ -22,6 +22,8 @@ class ContactOut(BaseModel):
     id: int
     workspace_id: int
     name: str
+    first_name: str | None = None
+    last_name: str | None = None
     locale: str | None
     timezone: str | None
     source: dict[str, Any]

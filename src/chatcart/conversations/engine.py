@@ -18,7 +18,7 @@ from chatcart.channels import service as channels
 from chatcart.channels.base import InboundEvent, MessageContent
 from chatcart.contacts import service as contacts
 from chatcart.contacts.schemas import ResolvedContact
-from chatcart.conversations import repository
+from chatcart.conversations import flow_turn, repository
 from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
 from chatcart.flows.schemas import BotInput
@@ -224,6 +224,8 @@ async def _bot_answers(
     if conversation.bot_paused:
         return
     workspace = await _workspace(step)
+    if await _flows_answer(step, contact, conversation, workspace, text=text, first=first):
+        return
     replies = flows.respond(
         BotInput(
             text=text,
@@ -251,6 +253,30 @@ async def _bot_answers(
             idempotency_key=f"reply:{step.prepared.event_id}:{step.index}:{number}",
             content=reply,
         )
+
+
+async def _flows_answer(
+    step: _Step,
+    contact: ResolvedContact,
+    conversation: Conversation,
+    workspace: WorkspaceOut,
+    *,
+    text: str,
+    first: bool,
+) -> bool:
+    """The workspace's published flows take the input, if one matches or a run is on."""
+    view = await flow_turn.contact_view(
+        step.session,
+        contact.contact_id,
+        name=contact.name,
+        first_name=contact.first_name,
+        last_name=None,
+        locale=contact.locale,
+    )
+    where = flow_turn.Where(workspace, step.prepared.account.kind, conversation)
+    data = flow_turn.input_of(step.event, text=text, first=first, channel=where.channel)
+    key = f"reply:{step.prepared.event_id}:{step.index}"
+    return await flow_turn.take_turn(step.session, step.effects, where, view, data, key)
 
 
 async def _workspace(step: _Step) -> WorkspaceOut:
@@ -317,8 +343,15 @@ async def _comment(step: _Step) -> None:
         at=step.event.timestamp,
     )
     step.announce({"type": "comment", "comment_id": comment_row})
-    if comment.verb == "add" and step.prepared.account.settings.get("auto_private_reply"):
-        workspace = await _workspace(step)
+    if comment.verb != "add":
+        return
+    workspace = await _workspace(step)
+    # A comment trigger of a published flow answers; else the greeter, when the account
+    # has automatic private replies on.
+    reply = await flow_turn.comment_reply(
+        step.session, workspace, step.prepared.account.kind, comment
+    )
+    if reply is None and step.prepared.account.settings.get("auto_private_reply"):
         reply = flows.respond_to_comment(
             BotInput(
                 text=comment.text,
@@ -328,6 +361,7 @@ async def _comment(step: _Step) -> None:
                 workspace_locale=workspace.locale,
             )
         )
+    if reply is not None:
         await outbox.enqueue(
             step.session,
             step.effects,

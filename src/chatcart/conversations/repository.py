@@ -37,6 +37,15 @@ async def lock_or_create(
     return conversation, True
 
 
+async def lock_by_id(session: AsyncSession, conversation_id: int) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 async def message_by_external(
     session: AsyncSession, conversation_id: int, external_id: str
 ) -> Message | None:

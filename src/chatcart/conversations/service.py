@@ -7,13 +7,15 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatcart.conversations import engine, repository
+from chatcart.conversations import engine, flow_turn, repository
 from chatcart.conversations.schemas import ConversationOut, MessageOut
 from chatcart.kit.errors import NotFound
 from chatcart.models import Conversation, Message
 
 apply_inbound = engine.apply
 apply_inbound_many = engine.apply_many
+# resume(session, effects, run_id, worker_id, data) -> bool: a claimed flow run goes on.
+resume_flow = flow_turn.resume
 
 
 def _conversation_out(row: Row[Conversation, str, str]) -> ConversationOut:

@@ -74,6 +74,7 @@ class RunState(BaseModel):
     wake_at: datetime | None = None
     queued: list[FlowInput] = Field(default_factory=list)
     vars: dict[str, Any] = Field(default_factory=dict)
+    pending: HttpAction | None = None  # the call an `http` step waits for
 
 
 class SendAction(BaseModel):
@@ -142,3 +143,23 @@ class Outcome(BaseModel):
 
     def sends(self) -> list[MessageContent]:
         return [a.content for a in self.actions if isinstance(a, SendAction)]
+
+
+class FlowOut(BaseModel):
+    id: int
+    key: str
+    name: str
+    status: str  # draft | active | archived
+    published_number: int | None
+    draft: str
+    updated_at: datetime
+
+
+class RunRecord(BaseModel):
+    """A conversation's run as the conversations room sees it."""
+
+    id: int
+    conversation_id: int
+    workspace_id: int
+    state: RunState
+    turns: int

@@ -215,15 +215,15 @@ def _filled(run: Run, value: Any) -> Any:
 
 
 def http(run: Run, step: HttpStep) -> None:
-    run.actions.append(
-        HttpAction(
-            method=step.method,
-            url=run.fill(step.url),
-            body=_filled(run, step.body),
-            timeout_seconds=step.timeout_seconds,
-        )
+    action = HttpAction(
+        method=step.method,
+        url=run.fill(step.url),
+        body=_filled(run, step.body),
+        timeout_seconds=step.timeout_seconds,
     )
+    run.actions.append(action)
     run.state.status = "http"
+    run.state.pending = action
 
 
 def _dig(data: Any, path: str) -> Any:
@@ -240,6 +240,7 @@ def _dig(data: Any, path: str) -> Any:
 def http_result(run: Run, step: Step, data: FlowInput) -> None:
     """The engine's answer to an HttpAction: map the fields, or take the error branch."""
     assert isinstance(step, HttpStep)
+    run.state.pending = None
     result = data.http
     problem = None
     if result is None or result.error:

@@ -55,3 +55,16 @@ def create_session(
         headers=dict(headers or {}),
         raise_for_status=False,
     )
+
+
+def create_open_session(*, limits: HttpLimits | None = None) -> aiohttp.ClientSession:
+    """A session for URLs that sellers type (bot flows' HTTP steps): no base URL, a short
+    timeout, few connections. The caller closes it."""
+    limits = limits or HttpLimits(total_seconds=10, connect_seconds=5, read_seconds=10)
+    connector = aiohttp.TCPConnector(
+        limit=limits.connections, limit_per_host=limits.connections_per_host
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=limits.total_seconds, connect=limits.connect_seconds, sock_read=limits.read_seconds
+    )
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)

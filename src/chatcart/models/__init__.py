@@ -15,6 +15,7 @@ from chatcart.models.contact import (
 )
 from chatcart.models.conversation import Conversation, Message
 from chatcart.models.engagement import OptinToken, PostComment
+from chatcart.models.flow import FlowRow, FlowRun, FlowVersion
 from chatcart.models.inbound import InboundEvent
 from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
 from chatcart.models.segment import Segment, SegmentMember
@@ -35,6 +36,9 @@ __all__ = [
     "Conversation",
     "DeliveryAttempt",
     "FieldDefinition",
+    "FlowRow",
+    "FlowRun",
+    "FlowVersion",
     "InboundEvent",
     "LoginFailure",
     "Membership",

@@ -18,9 +18,12 @@ from chatcart.channels.schemas import ClaimedInbound
 from chatcart.contacts import service as contacts
 from chatcart.conversations import service as conversations
 from chatcart.conversations.schemas import Prepared
+from chatcart.flows import service as flows
+from chatcart.flows.schemas import FlowInput, HttpResult, RunRecord
 from chatcart.kit.crypto import random_token
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
+from chatcart.kit.errors import AppError
 from chatcart.outbox.dispatch import Dispatcher
 from chatcart.runtime import Runtime
 from chatcart.workspaces.schemas import WorkspaceOut
@@ -57,7 +60,9 @@ class Worker:
     async def run(self) -> None:
         log.info("worker %s started", self.id)
         await asyncio.gather(
-            self._loop("inbound", self.inbound_once), self._loop("outbox", self.dispatcher.run_once)
+            self._loop("inbound", self.inbound_once),
+            self._loop("outbox", self.dispatcher.run_once),
+            self._loop("flows", self.flows_once),
         )
 
     def stop(self) -> None:
@@ -106,6 +111,42 @@ class Worker:
                 await self._apply_alone(item)
         await effects.flush(self.rt.bus)
         return len(claimed)
+
+    async def flows_once(self) -> int:
+        """Flow runs that are due: a wait that is over (also one that ended while the
+        process was down), or an HTTP step's call — made here, outside any transaction,
+        then handed back to the run. A crash mid-way lets the claim expire: the run is
+        taken again (the call may then be made twice: receivers check the signature's
+        timestamp and deduplicate)."""
+        settings = self.rt.settings
+        async with transaction(self.rt.sessions) as session:
+            runs = await flows.claim_due_runs(
+                session, self.id, settings.worker_batch_size, settings.claim_seconds
+            )
+        for run in runs:
+            data = await self._flow_input(run)
+            effects = Effects()
+            try:
+                async with transaction(self.rt.sessions) as session:
+                    await conversations.resume_flow(session, effects, run.id, self.id, data)
+            except Exception:
+                log.exception("flow run %s failed; its claim expires and it is retried", run.id)
+                continue
+            await effects.flush(self.rt.bus)
+        return len(runs)
+
+    async def _flow_input(self, run: RunRecord) -> FlowInput:
+        pending = run.state.pending if run.state.status == "http" else None
+        if pending is None:
+            return FlowInput(kind="wake")
+        try:
+            async with self.rt.sessions() as session:
+                secret = await flows.signing_secret(
+                    session, self.rt.secrets, run.workspace_id, run.state.flow
+                )
+        except AppError as exc:
+            return FlowInput(kind="http", http=HttpResult(error=f"not signed: {exc.message}"))
+        return FlowInput(kind="http", http=await flows.call_http(pending, secret))
 
     async def _account(self, account_id: int) -> AccountRef:
         cached = self._accounts.get(account_id)
