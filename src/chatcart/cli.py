@@ -1,4 +1,5 @@
-"""The `chatcart` command: serve, worker, db, workspace, user, token, channels, demo, contacts."""
+"""The `chatcart` command: serve, worker, db, workspace, user, token, channels, demo, contacts,
+flows (cli_flows.py)."""
 
 from __future__ import annotations
 
@@ -536,3 +537,9 @@ def _row_table(title: str, rows: list[contacts.RowError], style: str) -> None:
     console.print(table)
     if len(rows) > _SHOWN:
         console.print(f"... and {len(rows) - _SHOWN} more (--errors FILE writes them all)")
+
+
+# Registered last: its commands use the helpers above.
+from chatcart.cli_flows import flows_app  # noqa: E402
+
+app.add_typer(flows_app, name="flows")
