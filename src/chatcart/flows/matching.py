@@ -125,8 +125,9 @@ class _WordIndex:
         return exact, typo
 
 
-def _phrase_at(tokens: list[str], start: int, phrase: _Phrase, near: _Near) -> bool:
-    for offset, word in enumerate(phrase.words):
+def _phrase_at(tokens: list[str], start: int, phrase: _Phrase, near: _Near, skip: int = 0) -> bool:
+    for offset in range(skip, len(phrase.words)):
+        word = phrase.words[offset]
         exact, typo = near(tokens[start + offset])
         if word not in exact and not (phrase.typos and word in typo):
             return False
@@ -178,7 +179,8 @@ class TriggerIndex:
         self._words = _WordIndex()
         self._payload: dict[str, list[_Entry]] = {}
         self._ref: dict[str, list[_Entry]] = {}
-        self._by_word: dict[str, list[_Entry]] = {}  # keyword entries by their words
+        # keyword phrases by their first word
+        self._by_word: dict[str, list[tuple[_Entry, _Phrase]]] = {}
         self._comment: list[_Entry] = []
         self._rest: list[_Entry] = []  # welcome, intent, default
         order = 0
@@ -201,10 +203,12 @@ class TriggerIndex:
                     else:
                         for phrase in entry.phrases:
                             for word in phrase.words[:1]:
-                                self._by_word.setdefault(word, []).append(entry)
+                                self._by_word.setdefault(word, []).append((entry, phrase))
                 else:
                     self._rest.append(entry)
-        self.intents = any(isinstance(e.trigger, IntentTrigger) for e in self._rest)
+        intents = [e.trigger.priority for e in self._rest if isinstance(e.trigger, IntentTrigger)]
+        self.intents = bool(intents)
+        self._intent_priority = max(intents, default=0)
 
     def match(
         self, data: FlowInput, resolver: IntentResolver | None = None, language: str | None = None
@@ -234,15 +238,12 @@ class TriggerIndex:
                 self._offer_comment(entry, data, tokens, near, offer)
             return best
         if tokens and data.kind in {"message", "postback"}:
-            seen: set[int] = set()
-            for token in tokens:
+            for start, token in enumerate(tokens):
                 exact, typo = near(token)
                 for word in exact | typo:
-                    for entry in self._by_word.get(word, []):
-                        if entry.order in seen:
-                            continue
-                        seen.add(entry.order)
-                        self._offer_keyword(entry, tokens, near, offer)
+                    for entry, phrase in self._by_word.get(word, ()):
+                        if word in exact or phrase.typos:
+                            self._offer_keyword(entry, phrase, tokens, start, near, offer)
         welcome = data.first or data.payload in GET_STARTED or (data.kind == "referral" and not ref)
         for entry in self._rest:
             trigger = entry.trigger
@@ -250,7 +251,8 @@ class TriggerIndex:
                 offer(entry, _RANK["welcome"])
             elif isinstance(trigger, DefaultTrigger) and data.kind in {"message", "postback"}:
                 offer(entry, _RANK_DEFAULT)
-        if self.intents and resolver is not None and data.text and data.kind == "message":
+        could_win = best is None or best.score[:2] < (self._intent_priority, _RANK_INTENT)
+        if self.intents and could_win and resolver is not None and data.text:
             # Asked only when an intent could still win, so a keyword hit costs no NLU.
             guess = resolver.resolve(data.text, language)
             if guess is not None:
@@ -265,13 +267,18 @@ class TriggerIndex:
         return best
 
     @staticmethod
-    def _offer_keyword(entry: _Entry, tokens: list[str], near: _Near, offer: _Offer) -> None:
+    def _offer_keyword(
+        entry: _Entry, phrase: _Phrase, tokens: list[str], start: int, near: _Near, offer: _Offer
+    ) -> None:
         trigger = entry.trigger
         assert isinstance(trigger, KeywordTrigger)
-        for phrase in entry.phrases:
-            if phrase_matches(tokens, phrase, trigger.match, near):
-                offer(entry, _RANK[trigger.match], len(phrase.words))
-                return
+        n = len(phrase.words)
+        if start + n > len(tokens):
+            return
+        if trigger.match == "exact" and (start or n != len(tokens)):
+            return
+        if _phrase_at(tokens, start, phrase, near, skip=1):
+            offer(entry, _RANK[trigger.match], n)
 
     @staticmethod
     def _offer_comment(
@@ -308,11 +315,11 @@ class KeywordIntentResolver:
 
     def __init__(self, intents: dict[str, list[str]] | None = None) -> None:
         self._index = _WordIndex()
-        self._phrases: list[tuple[str, _Phrase]] = []
+        self._by_word: dict[str, list[tuple[str, _Phrase]]] = {}
         for name, phrases in (intents or self.DEFAULT).items():
             for text in phrases:
                 phrase = _Phrase(tuple(words(text)), True)
-                self._phrases.append((name, phrase))
+                self._by_word.setdefault(phrase.words[0], []).append((name, phrase))
                 for word in phrase.words:
                     self._index.add(word)
 
@@ -320,12 +327,16 @@ class KeywordIntentResolver:
         tokens = words(text)
         near = _Near(self._index)
         best: IntentGuess | None = None
-        for name, phrase in self._phrases:
-            if phrase_matches(tokens, phrase, "contains", near):
-                exact = phrase_matches(
-                    tokens, _Phrase(phrase.words, False), "contains", _Near(self._index)
-                )
-                confidence = 0.9 if exact else 0.7
-                if best is None or confidence > best.confidence:
-                    best = IntentGuess(name=name, confidence=confidence)
+        for start, token in enumerate(tokens):
+            exact, typo = near(token)
+            for word in exact | typo:
+                for name, phrase in self._by_word.get(word, ()):
+                    if start + len(phrase.words) > len(tokens):
+                        continue
+                    if not _phrase_at(tokens, start, phrase, near):
+                        continue
+                    strict = _Phrase(phrase.words, False)
+                    confidence = 0.9 if _phrase_at(tokens, start, strict, near) else 0.7
+                    if best is None or confidence > best.confidence:
+                        best = IntentGuess(name=name, confidence=confidence)
         return best

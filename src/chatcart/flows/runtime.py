@@ -184,7 +184,8 @@ def step(
 
 def _private(context: Context) -> Context:
     # The run reads its own writes (a field set, then a condition on it) on a copy.
-    contact = context.contact.model_copy(deep=True)
+    source = context.contact
+    contact = source.model_copy(update={"fields": dict(source.fields), "tags": list(source.tags)})
     return Context(contact, context.workspace, context.book, context.resolver)
 
 
@@ -195,8 +196,10 @@ def _step(
     now: datetime,
     rng: random.Random,
     context: Context,
+    fresh: bool = False,
 ) -> Outcome:
-    run = Run(flow, state.model_copy(deep=True), context, data, now, rng)
+    own = state if fresh else state.model_copy(deep=True)  # a new state is ours already
+    run = Run(flow, own, context, data, now, rng)
     current = flow.steps.get(run.state.step)
     if run.state.status == "answer":
         run.answer = data
@@ -272,4 +275,4 @@ def _conduct(
     if found is None:
         return Outcome(state=None, matched=False)
     target = book.flows[found.flow]
-    return _step(target, start(target, data, context), data, now, rng, context)
+    return _step(target, start(target, data, context), data, now, rng, context, fresh=True)
