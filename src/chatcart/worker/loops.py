@@ -62,14 +62,20 @@ class Worker:
         await asyncio.gather(
             self._loop("inbound", self.inbound_once),
             self._loop("outbox", self.dispatcher.run_once),
-            self._loop("flows", self.flows_once),
+            # Waits are minutes long and HTTP steps wake the loop on the bus: polling the
+            # flow runs less often keeps SQLite's one writer free for messages.
+            self._loop(
+                "flows", self.flows_once, poll=max(5.0, self.rt.settings.worker_poll_seconds)
+            ),
         )
 
     def stop(self) -> None:
         self._stopping.set()
 
-    async def _loop(self, name: str, once: Callable[[], Awaitable[int]]) -> None:
-        poll = self.rt.settings.worker_poll_seconds
+    async def _loop(
+        self, name: str, once: Callable[[], Awaitable[int]], poll: float | None = None
+    ) -> None:
+        poll = poll or self.rt.settings.worker_poll_seconds
         async with self.rt.bus.subscribe(f"wake:{name}") as wakeups:
             while not self._stopping.is_set():
                 try:
