@@ -1,6 +1,14 @@
 """All ORM tables, one module per aggregate, one metadata (Base.metadata)."""
 
 from chatcart.models.base import Base
+from chatcart.models.catalog import (
+    Category,
+    Product,
+    ProductCategoryLink,
+    ProductGroupItem,
+    ProductImage,
+    ProductVariant,
+)
 from chatcart.models.channel import ChannelAccount
 from chatcart.models.contact import (
     Contact,
@@ -24,6 +32,7 @@ from chatcart.models.workspace import Workspace
 __all__ = [
     "ApiToken",
     "Base",
+    "Category",
     "ChannelAccount",
     "Contact",
     "ContactConsent",
@@ -42,6 +51,11 @@ __all__ = [
     "OptinToken",
     "OutboundMessage",
     "PostComment",
+    "Product",
+    "ProductCategoryLink",
+    "ProductGroupItem",
+    "ProductImage",
+    "ProductVariant",
     "Segment",
     "SegmentMember",
     "Tag",
