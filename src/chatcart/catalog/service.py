@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatcart.catalog import repository
 from chatcart.catalog.errors import (
@@ -19,6 +19,8 @@ from chatcart.catalog.schemas import (
     CategoryOut,
     ImageIn,
     ImageOut,
+    ImportFormat,
+    ImportReport,
     ProductCard,
     ProductIn,
     ProductOut,
@@ -232,6 +234,11 @@ async def save_product(
             raise HandleTaken(f"another product already has the handle {wanted!r}")
     skus = [v.sku for v in data.variants if v.sku]
     owners = await repository.sku_owners(session, workspace_id, skus)
+    if row is None and match_handle and owners:
+        # Re-import of a product whose handle changed: its SKUs still say which it is.
+        owner_ids = {owner_id for owner_id, _ in owners.values()}
+        if len(owner_ids) == 1:
+            row = await repository.product(session, workspace_id, owner_ids.pop())
     for sku in skus:
         owner_id, owner_handle = owners.get(sku, (None, ""))
         if owner_id is not None and (row is None or owner_id != row.id):
@@ -411,6 +418,24 @@ async def remove_image(
     await session.flush()
     if key:
         await store.delete(key)
+
+
+# ---- import -------------------------------------------------------------------------------
+
+
+async def import_csv(
+    sessions: async_sessionmaker[AsyncSession],
+    workspace_id: int,
+    data: bytes,
+    fmt: ImportFormat,
+    currency: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import a WooCommerce or Shopify product export, or chatcart's own CSV. Each product
+    imports whole or not at all; the report lists every problem by line and column."""
+    from chatcart.catalog.importing import run  # the importers call this module back
+
+    return await run.run(sessions, workspace_id, data, fmt, currency, progress)
 
 
 # ---- listing and search -------------------------------------------------------------------
