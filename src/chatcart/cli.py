@@ -377,6 +377,8 @@ def demo_seed() -> None:
     )
     console.print(f"  demo page : {login.demo_url}")
     console.print(f"  admin     : {login.admin_url}")
+    if login.products_added:
+        console.print(f"  catalog   : {login.products_added} products added")
     console.print(f"  email     : {login.email}")
     console.print(
         f"  password  : {login.password or '(set at first seed; file var/demo-login.txt is gone)'}"

@@ -296,7 +296,7 @@ async def _sync_images(
     """Makes the product's images those given (in order); returns url -> image id."""
     current = await repository.images_of(session, [row.id])
     if images is None:
-        return {i.url: i.id for i in current if i.url}
+        return {_image_url(i): i.id for i in current}
     by_ref = {(i.url or "", i.storage_key or ""): i for i in current}
     kept: dict[str, int] = {}
     keep_ids = set()
@@ -317,6 +317,8 @@ async def _sync_images(
         keep_ids.add(image.id)
         if image.url:
             kept[image.url] = image.id
+        if image.storage_key:  # variants name uploaded pictures by their /media/ address
+            kept[MEDIA_PREFIX + image.storage_key] = image.id
     for image in current:
         if image.id not in keep_ids:
             await session.delete(image)
@@ -418,6 +420,13 @@ async def remove_image(
     await session.flush()
     if key:
         await store.delete(key)
+
+
+async def seed_demo(session: AsyncSession, store: ImageStore, workspace_id: int) -> int:
+    """The demo shop's Vietnamese fashion catalog, once per workspace; returns how many."""
+    from chatcart.catalog import demo_data
+
+    return await demo_data.seed(session, store, workspace_id)
 
 
 # ---- import -------------------------------------------------------------------------------

@@ -67,11 +67,13 @@ async def product_list(
     principal: AdminPrincipal,
     session: DbSession,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    category: Annotated[int | None, Query()] = None,
+    # Plain text: the filter form sends "category=" for "all categories".
+    category_text: Annotated[str | None, Query(alias="category", max_length=20)] = None,
     status: Annotated[str | None, Query(max_length=10)] = None,
     page: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> HTMLResponse:
     chosen: Any = status if status in STATUSES else None
+    category = int(category_text) if category_text and category_text.isdigit() else None
     cards = await catalog.search(
         session,
         principal.workspace_id,
