@@ -1,4 +1,4 @@
-"""catalog
+"""catalog and orders
 
 Revision ID: 0007
 Revises: 0004
@@ -233,6 +233,7 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     _create_search_index()
+    _create_orders()
 
 
 # Product search: the ORM does not describe these (models.base.managed skips "fts_" names).
@@ -252,8 +253,12 @@ _SQLITE_FTS = [
     "VALUES ('delete', old.id, old.search_text); "
     "INSERT INTO fts_product(rowid, search_text) VALUES (new.id, new.search_text); END",
 ]
+# PostgreSQL keeps the vector (a generated column): ranking reads it instead of parsing
+# search_text again for every hit, which was ~20x slower on 5,000 hits.
 _POSTGRES_FTS = [
-    "CREATE INDEX fts_product_search ON product USING gin (to_tsvector('simple', search_text))",
+    "ALTER TABLE product ADD COLUMN fts_vector tsvector GENERATED ALWAYS AS "
+    "(to_tsvector('simple'::regconfig, search_text)) STORED",
+    "CREATE INDEX fts_product_search ON product USING gin (fts_vector)",
 ]
 
 
@@ -263,13 +268,176 @@ def _create_search_index() -> None:
         op.execute(statement)
 
 
+def _create_orders() -> None:
+    op.create_table(
+        "shop_order",
+        sa.Column(
+            "workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("number", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("subtotal", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "shipping_fee", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("total", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_name", sa.String(length=200), nullable=False),
+        sa.Column("phone", sa.String(length=32), nullable=False),
+        sa.Column("address", sa.Text(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("payment_method", sa.String(length=12), nullable=False),
+        sa.Column("payment_status", sa.String(length=12), nullable=False),
+        sa.Column("tracking_code", sa.String(length=100), nullable=True),
+        sa.Column("tracking_url", sa.Text(), nullable=True),
+        sa.Column("reserved_until", chatcart.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", chatcart.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("created_at", chatcart.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contact.id"],
+            name=op.f("fk_shop_order_contact_id_contact"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversation.id"],
+            name=op.f("fk_shop_order_conversation_id_conversation"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspace.id"],
+            name=op.f("fk_shop_order_workspace_id_workspace"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_order")),
+        sa.UniqueConstraint(
+            "workspace_id", "number", name=op.f("uq_shop_order_workspace_id_number")
+        ),
+    )
+    with op.batch_alter_table("shop_order", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_shop_order_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index(
+            "ix_shop_order_listing", ["workspace_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index("ix_shop_order_reserved", ["status", "reserved_until"], unique=False)
+
+    op.create_table(
+        "shop_order_event",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("from_status", sa.String(length=12), nullable=True),
+        sa.Column("to_status", sa.String(length=12), nullable=False),
+        sa.Column("actor", sa.String(length=320), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("at", chatcart.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["shop_order.id"],
+            name=op.f("fk_shop_order_event_order_id_shop_order"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_order_event")),
+    )
+    with op.batch_alter_table("shop_order_event", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_shop_order_event_order_id"), ["order_id"], unique=False
+        )
+
+    op.create_table(
+        "shop_order_item",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("variant_title", sa.String(length=300), nullable=False),
+        sa.Column("sku", sa.String(length=100), nullable=True),
+        sa.Column(
+            "unit_price", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("quantity", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "line_total", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("reserved", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["shop_order.id"],
+            name=op.f("fk_shop_order_item_order_id_shop_order"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["product.id"],
+            name=op.f("fk_shop_order_item_product_id_product"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["product_variant.id"],
+            name=op.f("fk_shop_order_item_variant_id_product_variant"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shop_order_item")),
+    )
+    with op.batch_alter_table("shop_order_item", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_shop_order_item_order_id"), ["order_id"], unique=False)
+
+
+def _drop_orders() -> None:
+    with op.batch_alter_table("shop_order_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shop_order_item_order_id"))
+
+    op.drop_table("shop_order_item")
+    with op.batch_alter_table("shop_order_event", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shop_order_event_order_id"))
+
+    op.drop_table("shop_order_event")
+    with op.batch_alter_table("shop_order", schema=None) as batch_op:
+        batch_op.drop_index("ix_shop_order_reserved")
+        batch_op.drop_index("ix_shop_order_listing")
+        batch_op.drop_index(batch_op.f("ix_shop_order_contact_id"))
+
+    op.drop_table("shop_order")
+
+
 def downgrade() -> None:
+    _drop_orders()
     if op.get_bind().dialect.name == "sqlite":
         for name in ("fts_product_insert", "fts_product_delete", "fts_product_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS fts_product")
     else:
         op.execute("DROP INDEX IF EXISTS fts_product_search")
+        op.execute("ALTER TABLE product DROP COLUMN IF EXISTS fts_vector")
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("product_variant", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_product_variant_product_id"))

@@ -121,3 +121,21 @@ async def test_edits_and_deletes_reach_the_index(runtime: Runtime, shop_id: int)
     async with transaction(runtime.sessions) as session:
         await catalog.delete_product(session, shop_id, card.id)
     assert await _names(runtime, shop_id, q="vay") == []
+
+
+async def test_skus_with_numbers_and_hyphens_match_on_both_engines(
+    runtime: Runtime, shop_id: int
+) -> None:
+    await save(
+        runtime,
+        shop_id,
+        tee(
+            handle="sp-01234",
+            name="Mã số",
+            option_names=[],
+            categories=[],
+            variants=[VariantIn(sku="SP-01234-M-TRANG", price=1)],
+        ),
+    )
+    assert await _names(runtime, shop_id, q="sp-01234") == ["Mã số"]
+    assert await _names(runtime, shop_id, q="01234 trang") == ["Mã số"]

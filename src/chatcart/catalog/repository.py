@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    column,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from chatcart.models import (
     Category,
@@ -18,6 +33,8 @@ from chatcart.models import (
 )
 
 _WORD = re.compile(r"[^\W_]+")
+# SQLite's FTS5 index over product.search_text (created by the migration, not in metadata).
+_FTS = table("fts_product", column("rowid"), column("rank"))
 
 
 def search_terms(folded_query: str) -> list[str]:
@@ -180,30 +197,31 @@ async def search(
     """Products of one workspace by words (name, description, categories, SKUs, options,
     tags; accent-insensitive, prefixes), category and status; best match first, else newest.
 
-    SQLite: the FTS5 table fts_product; PostgreSQL: to_tsvector over the GIN index
-    fts_product_search. Both read product.search_text, folded by the service."""
-    query: Select[Product] = select(Product).where(Product.workspace_id == workspace_id)
+    SQLite: the FTS5 table fts_product; PostgreSQL: the generated column fts_vector and its
+    GIN index fts_product_search. Both read product.search_text, folded by the service."""
+    query: Select[Product] = (
+        select(Product)
+        .where(Product.workspace_id == workspace_id)
+        .options(defer(Product.search_text))  # the index's input, of no use to a listing
+    )
     terms = search_terms(folded_query or "")
     dialect = session.get_bind().dialect.name
     if terms and dialect == "sqlite":
         match = " ".join(f'"{term}"*' for term in terms)  # words only: nothing to escape
-        ranked = (
-            select(
-                literal_column("rowid").label("product_id"),
-                literal_column("bm25(fts_product)").label("rank"),
-            )
-            .select_from(text("fts_product"))
-            .where(text("fts_product MATCH :match").bindparams(match=match))
-            .subquery("hits")
-        )
-        query = query.join(ranked, ranked.c.product_id == Product.id).order_by(
-            ranked.c.rank, Product.id.desc()
+        # The FTS table drives the join, ordered by its own rank (bm25): SQLite then reads
+        # product rows in rank order and stops at the limit (a ranked subquery joined to
+        # product was measured ~2x slower: it ranks every hit first).
+        query = (
+            query.select_from(_FTS)
+            .join(Product, Product.id == _FTS.c.rowid)
+            .where(literal_column("fts_product").op("MATCH")(bindparam("match", match)))
+            .order_by(_FTS.c.rank)
         )
     elif terms:
         tsquery = func.to_tsquery(
             literal_column("'simple'::regconfig"), " & ".join(f"{term}:*" for term in terms)
         )
-        vector = func.to_tsvector(literal_column("'simple'::regconfig"), Product.search_text)
+        vector: ColumnElement[Any] = literal_column("product.fts_vector")  # generated
         query = query.where(vector.op("@@")(tsquery)).order_by(
             func.ts_rank(vector, tsquery).desc(), Product.id.desc()
         )
@@ -238,4 +256,43 @@ async def count_products(session: AsyncSession, workspace_id: int) -> int:
             select(func.count()).select_from(Product).where(Product.workspace_id == workspace_id)
         )
         or 0
+    )
+
+
+async def variants_with_products(
+    session: AsyncSession, workspace_id: int, variant_ids: Sequence[int]
+) -> list[tuple[ProductVariant, Product]]:
+    if not variant_ids:
+        return []
+    rows = await session.execute(
+        select(ProductVariant, Product)
+        .join(Product, Product.id == ProductVariant.product_id)
+        .where(ProductVariant.workspace_id == workspace_id, ProductVariant.id.in_(variant_ids))
+    )
+    return [(v, p) for v, p in rows.all()]
+
+
+async def take_stock(session: AsyncSession, variant_id: int, quantity: int) -> bool:
+    """Takes stock only if that much is left, in one statement: two checkouts racing for
+    the last item cannot both win (SQLite has one writer; PostgreSQL re-checks the WHERE
+    on the row it waited for)."""
+    result = await session.execute(
+        update(ProductVariant)
+        .where(
+            ProductVariant.id == variant_id,
+            ProductVariant.stock.is_not(None),
+            ProductVariant.stock >= quantity,
+        )
+        .values(stock=ProductVariant.stock - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def give_back_stock(session: AsyncSession, variant_id: int, quantity: int) -> None:
+    await session.execute(
+        update(ProductVariant)
+        .where(ProductVariant.id == variant_id, ProductVariant.stock.is_not(None))
+        .values(stock=ProductVariant.stock + quantity)
+        .execution_options(synchronize_session=False)
     )

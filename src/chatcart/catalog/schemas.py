@@ -222,3 +222,17 @@ class ImportReport(BaseModel):
 
 
 ProductOut.model_rebuild()
+
+
+class VariantForSale(BaseModel):
+    """A variant as a checkout sees it: what it is, its price now, and what is left."""
+
+    variant_id: int
+    product_id: int
+    product_name: str
+    variant_title: str
+    sku: str | None
+    status: ProductStatus
+    currency: str
+    price: int
+    stock: int | None

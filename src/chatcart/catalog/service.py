@@ -26,6 +26,7 @@ from chatcart.catalog.schemas import (
     ProductOut,
     ProductQuery,
     ProductStatus,
+    VariantForSale,
     VariantIn,
     VariantOut,
 )
@@ -427,6 +428,38 @@ async def seed_demo(session: AsyncSession, store: ImageStore, workspace_id: int)
     from chatcart.catalog import demo_data
 
     return await demo_data.seed(session, store, workspace_id)
+
+
+# ---- stock (for orders) -------------------------------------------------------------------
+
+
+async def variants_for_sale(
+    session: AsyncSession, workspace_id: int, variant_ids: Sequence[int]
+) -> dict[int, VariantForSale]:
+    rows = await repository.variants_with_products(session, workspace_id, variant_ids)
+    return {
+        v.id: VariantForSale(
+            variant_id=v.id,
+            product_id=p.id,
+            product_name=p.name,
+            variant_title=" / ".join(x for x in v.option_values if x),
+            sku=v.sku,
+            status=p.status,
+            currency=p.currency,
+            price=v.price,
+            stock=v.stock,
+        )
+        for v, p in rows
+    }
+
+
+async def reserve_stock(session: AsyncSession, variant_id: int, quantity: int) -> bool:
+    """Takes `quantity` from a tracked variant's stock if that much is left (atomic)."""
+    return await repository.take_stock(session, variant_id, quantity)
+
+
+async def release_stock(session: AsyncSession, variant_id: int, quantity: int) -> None:
+    await repository.give_back_stock(session, variant_id, quantity)
 
 
 # ---- import -------------------------------------------------------------------------------

@@ -36,5 +36,10 @@ def split_path(path: str) -> list[str]:
     return [nfc(part.strip()) for part in path.split(">") if part.strip()]
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def search_document(parts: Iterable[str | None]) -> str:
-    return fold(" ".join(p for p in parts if p))
+    """Folded words only, one space apart: both engines then split it the same way
+    (PostgreSQL's parser would read "sp-01234" as "sp" and the integer "-01234")."""
+    return " ".join(_WORD.findall(fold(" ".join(p for p in parts if p))))

@@ -24,6 +24,7 @@ from chatcart.models.contact import (
 from chatcart.models.conversation import Conversation, Message
 from chatcart.models.engagement import OptinToken, PostComment
 from chatcart.models.inbound import InboundEvent
+from chatcart.models.order import Order, OrderEvent, OrderItem
 from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
 from chatcart.models.segment import Segment, SegmentMember
 from chatcart.models.user import ApiToken, LoginFailure, Membership, User
@@ -49,6 +50,9 @@ __all__ = [
     "Membership",
     "Message",
     "OptinToken",
+    "Order",
+    "OrderEvent",
+    "OrderItem",
     "OutboundMessage",
     "PostComment",
     "Product",
