@@ -15,6 +15,7 @@ from chatcart.catalog.storage import disk_store
 from chatcart.channels import service as channels
 from chatcart.config import Settings
 from chatcart.kit.crypto import SecretBox, random_token
+from chatcart.orders import service as orders
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
@@ -52,6 +53,8 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
         if login_file.exists():
             password = login_file.read_text(encoding="utf-8").strip() or None
         added = await catalog.seed_demo(session, disk_store(settings.data_dir), existing.id)
+        if added:
+            await orders.seed_demo(session, existing.id)
         return DemoLogin(False, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin", added)
     workspace = await workspaces.create(
         session,
@@ -69,6 +72,8 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
     login_file.write_text(password + "\n", encoding="utf-8")
     login_file.chmod(0o600)
     added = await catalog.seed_demo(session, disk_store(settings.data_dir), workspace.id)
+    if added:
+        await orders.seed_demo(session, workspace.id)
     return DemoLogin(True, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin", added)
 
 

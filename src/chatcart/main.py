@@ -29,6 +29,7 @@ from chatcart.segments import endpoints as segments_api
 from chatcart.web import admin, fake_messenger, public
 from chatcart.web import catalog as catalog_pages
 from chatcart.web import contacts as contacts_pages
+from chatcart.web import orders as orders_pages
 from chatcart.web.session import LoginRequired
 from chatcart.web.templating import render
 from chatcart.worker.loops import Worker
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(contacts_pages.router)
     app.include_router(catalog_pages.router)
     app.include_router(catalog_pages.media_router)
+    app.include_router(orders_pages.router)
     app.include_router(webchat.router)
     app.include_router(webhooks.router)
 

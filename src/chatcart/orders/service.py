@@ -277,6 +277,13 @@ async def release_expired(
     return changed
 
 
+async def seed_demo(session: AsyncSession, workspace_id: int) -> int:
+    """A few orders at each stage for the demo shop; returns how many."""
+    from chatcart.orders import demo_data  # it calls this module back
+
+    return await demo_data.seed(session, workspace_id)
+
+
 async def _out(session: AsyncSession, row: Order, *, events: bool = False) -> OrderOut:
     items = await repository.items_of(session, [row.id])
     history = await repository.events_of(session, row.id) if events else []
