@@ -186,3 +186,19 @@ async def test_orders_placed_at_once_get_one_number_each(runtime: Runtime) -> No
 
     numbers = await asyncio.gather(*(buy(n) for n in range(1, 7)))
     assert sorted(numbers) == list(range(1001, 1007))
+
+
+async def test_the_worker_cancels_unpaid_holds(runtime: Runtime) -> None:
+    from chatcart.worker.loops import Worker
+
+    ws, product = await shop_with_tee(runtime)
+    long_ago = utcnow() - timedelta(hours=2)
+    async with transaction(runtime.sessions) as session:
+        await orders.place_order(
+            session, ws, checkout((product.variants[0].id, 2), payment_method="link"), now=long_ago
+        )
+    assert await stock_of(runtime, ws, product.id) == [1, 0, None]
+    worker = Worker(runtime)
+    assert await worker.holds_once() == 1
+    assert await worker.holds_once() == 0
+    assert await stock_of(runtime, ws, product.id) == [3, 0, None]

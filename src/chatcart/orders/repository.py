@@ -80,5 +80,6 @@ async def expired_holds(session: AsyncSession, now: datetime, limit: int) -> lis
         .where(Order.status == "pending", Order.reserved_until < now)
         .order_by(Order.reserved_until)
         .limit(limit)
+        .with_for_update(skip_locked=True)  # several workers: each order to one of them
     )
     return list(rows.all())

@@ -21,6 +21,7 @@ from chatcart.conversations.schemas import Prepared
 from chatcart.kit.crypto import random_token
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
+from chatcart.orders import service as orders
 from chatcart.outbox.dispatch import Dispatcher
 from chatcart.runtime import Runtime
 from chatcart.workspaces.schemas import WorkspaceOut
@@ -57,8 +58,15 @@ class Worker:
     async def run(self) -> None:
         log.info("worker %s started", self.id)
         await asyncio.gather(
-            self._loop("inbound", self.inbound_once), self._loop("outbox", self.dispatcher.run_once)
+            self._loop("inbound", self.inbound_once),
+            self._loop("outbox", self.dispatcher.run_once),
+            self._loop("holds", self.holds_once),
         )
+
+    async def holds_once(self) -> int:
+        """Unpaid payment-link orders past their hold: cancelled, their stock back on sale."""
+        async with transaction(self.rt.sessions) as session:
+            return len(await orders.release_expired(session))
 
     def stop(self) -> None:
         self._stopping.set()
