@@ -28,6 +28,8 @@ from chatcart.workspaces.schemas import WorkspaceOut
 
 log = logging.getLogger(__name__)
 
+HOLDS_EVERY = 30.0
+
 # Events where a person acts and may be new to us (their profile is worth asking for).
 _PEOPLE_EVENTS = {"message", "postback", "referral", "story_mention", "optin"}
 
@@ -60,8 +62,19 @@ class Worker:
         await asyncio.gather(
             self._loop("inbound", self.inbound_once),
             self._loop("outbox", self.dispatcher.run_once),
-            self._loop("holds", self.holds_once),
+            self._holds_loop(),
         )
+
+    async def _holds_loop(self) -> None:
+        # Holds last 30 minutes: a look every HOLDS_EVERY seconds is plenty, and keeps this
+        # loop off SQLite's single connection the rest of the time.
+        while not self._stopping.is_set():
+            try:
+                await self.holds_once()
+            except Exception:
+                log.exception("holds loop failed; retrying in %ss", HOLDS_EVERY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=HOLDS_EVERY)
 
     async def holds_once(self) -> int:
         """Unpaid payment-link orders past their hold: cancelled, their stock back on sale."""
