@@ -48,6 +48,17 @@ async def product(session: AsyncSession, workspace_id: int, product_id: int) -> 
     )
 
 
+async def products_by_ids(
+    session: AsyncSession, workspace_id: int, ids: Sequence[int]
+) -> list[Product]:
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(Product).where(Product.workspace_id == workspace_id, Product.id.in_(ids))
+    )
+    return list(rows.all())
+
+
 async def product_by_handle(
     session: AsyncSession, workspace_id: int, handle: str
 ) -> Product | None:

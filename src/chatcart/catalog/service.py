@@ -513,8 +513,7 @@ async def count_products(session: AsyncSession, workspace_id: int) -> int:
 async def _cards_for_ids(
     session: AsyncSession, workspace_id: int, ids: Sequence[int]
 ) -> list[ProductCard]:
-    rows = [r for r in [await repository.product(session, workspace_id, i) for i in ids] if r]
-    return await _cards(session, rows)
+    return await _cards(session, await repository.products_by_ids(session, workspace_id, ids))
 
 
 async def _cards(session: AsyncSession, rows: Sequence[Product]) -> list[ProductCard]:
