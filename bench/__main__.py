@@ -1,11 +1,12 @@
 """make bench: every bench, each printing figures as ratios against a bare baseline measured
 in the same run (never pass/fail on time).
 
-    python -m bench                   widget spine, webhooks, segments, then flows
+    python -m bench                   widget spine, webhooks, segments, flows, then catalog
     python -m bench widget [opts]     the widget spine only (bench/widget.py)
     python -m bench webhook [opts]    webhook ack and webhook -> reply (bench/webhook.py)
     python -m bench segments [opts]   1M contacts: a segment vs hand SQL (bench/segments.py)
     python -m bench flows [opts]      trigger matching + one flow step (bench/flows.py)
+    python -m bench catalog [opts]    50k products: search vs a bare FTS query (bench/catalog.py)
 
 `--postgres` with no subcommand runs every bench on PostgreSQL + Redis.
 """
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import flows, segments, webhook, widget
+from bench import catalog, flows, segments, webhook, widget
 
 BENCHES = {
     "widget": widget.run,
     "webhook": webhook.run,
     "segments": segments.run,
     "flows": flows.run,
+    "catalog": catalog.run,
 }
 
 

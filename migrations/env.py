@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from chatcart.config import get_settings
 from chatcart.kit.db import create_engine
 from chatcart.models import Base
+from chatcart.models.base import managed
 
 config = context.config
 target_metadata = Base.metadata
@@ -31,6 +32,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=managed,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -10,13 +10,19 @@ from sqlalchemy import inspect
 
 from chatcart import migrate
 from chatcart.models import Base
+from chatcart.models.base import managed
 from chatcart.runtime import Runtime
 
 
 async def test_migrated_schema_matches_the_models(runtime: Runtime) -> None:
     def diff(connection: Any) -> list[Any]:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "target_metadata": Base.metadata}
+            connection,
+            opts={
+                "compare_type": True,
+                "target_metadata": Base.metadata,
+                "include_name": managed,
+            },
         )
         return list(compare_metadata(context, Base.metadata))
 

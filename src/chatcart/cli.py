@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatcart import __version__, migrate
 from chatcart.auth import service as auth
 from chatcart.auth.schemas import Role, UserCreate
+from chatcart.catalog import service as catalog
+from chatcart.catalog.schemas import ImportFormat, ImportReport, ProductQuery, RowProblem
 from chatcart.channels import service as channels
 from chatcart.config import ConfigError, Settings, get_settings
 from chatcart.contacts import service as contacts
@@ -51,6 +53,8 @@ channels_app.add_typer(channels_add, name="add")
 app.add_typer(demo_app, name="demo")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(sandbox_app, name="sandbox")
+catalog_app = typer.Typer(help="The product catalog: import, search.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
 
 console = Console()
 err = Console(stderr=True)
@@ -374,6 +378,8 @@ def demo_seed() -> None:
     )
     console.print(f"  demo page : {login.demo_url}")
     console.print(f"  admin     : {login.admin_url}")
+    if login.products_added:
+        console.print(f"  catalog   : {login.products_added} products added")
     console.print(f"  email     : {login.email}")
     console.print(
         f"  password  : {login.password or '(set at first seed; file var/demo-login.txt is gone)'}"
@@ -537,6 +543,106 @@ def _row_table(title: str, rows: list[contacts.RowError], style: str) -> None:
     console.print(table)
     if len(rows) > _SHOWN:
         console.print(f"... and {len(rows) - _SHOWN} more (--errors FILE writes them all)")
+
+
+# ---- catalog -----------------------------------------------------------------------------
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(help="Product CSV export.")],
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    format: Annotated[
+        str, typer.Option("--format", help="woocommerce | shopify | chatcart")
+    ] = "chatcart",
+    currency: Annotated[
+        str | None,
+        typer.Option(help="Currency of the file's prices (default: the shop's, VND in Vietnam)."),
+    ] = None,
+    errors: Annotated[
+        Path | None, typer.Option(help="Also write every problem to this CSV file.")
+    ] = None,
+) -> None:
+    """Import products from WooCommerce's or Shopify's product export, or chatcart's CSV.
+
+    A product with a problem on any of its rows is skipped whole and listed (line, column,
+    problem); the others import. Importing the same file again updates by handle / SKU."""
+    if format not in ("woocommerce", "shopify", "chatcart"):
+        raise _fail(f"--format must be woocommerce, shopify or chatcart, not {format!r}")
+    chosen: ImportFormat = format  # type: ignore[assignment]
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"cannot read {file}: {exc.strerror or exc}") from exc
+
+    async def work(runtime: Runtime) -> ImportReport:
+        async with runtime.sessions() as session:
+            ws = await workspaces.get_by_slug(session, workspace)
+        money = (currency or catalog.default_currency(ws.default_region)).upper()
+        with _progress() as bar:
+            task = bar.add_task("importing", total=None)
+            return await catalog.import_csv(
+                runtime.sessions,
+                ws.id,
+                data,
+                chosen,
+                money,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+
+    report = _run(work)
+    console.print(
+        f"[bold]{report.rows}[/] rows, {report.products} products: "
+        f"[green]{report.created} created[/], {report.updated} updated, "
+        f"[{'red' if report.skipped else 'green'}]{report.skipped} skipped[/] "
+        f"({report.duration:.1f} s)"
+    )
+    _problem_table("problems (products skipped)", report.errors, "red")
+    _problem_table("warnings (imported)", report.warnings, "yellow")
+    if errors is not None and report.errors:
+        with errors.open("w", encoding="utf-8-sig", newline="") as sink:
+            writer = csv.writer(sink)
+            writer.writerow(["line", "column", "problem"])
+            writer.writerows([e.line, e.column or "", e.problem] for e in report.errors)
+        console.print(f"problems written to {errors}", markup=False)
+
+
+def _problem_table(title: str, rows: list[RowProblem], style: str) -> None:
+    if not rows:
+        return
+    table = Table("line", "column", "problem", title=title, title_style=style)
+    for row in rows[:_SHOWN]:
+        table.add_row(str(row.line), row.column or "", row.problem)
+    console.print(table)
+    if len(rows) > _SHOWN:
+        console.print(f"... and {len(rows) - _SHOWN} more (--errors FILE writes them all)")
+
+
+@catalog_app.command("search")
+def catalog_search(
+    query: Annotated[str, typer.Argument(help="Words; accents optional (ao thun = Áo thun).")],
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+) -> None:
+    """Search the catalog as the shop's customers will (name, description, category, SKU)."""
+
+    async def work(runtime: Runtime) -> Table:
+        async with runtime.sessions() as session:
+            ws = await workspaces.get_by_slug(session, workspace)
+            cards = await catalog.search(session, ws.id, ProductQuery(q=query, limit=limit))
+        table = Table("id", "name", "price", "stock", "status", "categories")
+        for card in cards:
+            table.add_row(
+                str(card.id),
+                card.name,
+                card.price_text(),
+                "-" if card.stock is None else str(card.stock),
+                card.status,
+                ", ".join(card.categories),
+            )
+        return table
+
+    console.print(_run(work))
 
 
 # Registered last: its commands use the helpers above.

@@ -1,4 +1,5 @@
-"""The demo workspace that `make run` seeds once: "Demo Shop", an owner login, a widget."""
+"""The demo workspace that `make run` seeds once: "Demo Shop", an owner login, a widget,
+a Vietnamese fashion catalog."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.auth import service as auth
 from chatcart.auth.schemas import Role, UserCreate
+from chatcart.catalog import service as catalog
+from chatcart.catalog.storage import disk_store
 from chatcart.channels import service as channels
 from chatcart.config import Settings
 from chatcart.flows import service as flows
 from chatcart.kit.crypto import SecretBox, random_token
+from chatcart.orders import service as orders
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
@@ -32,6 +36,7 @@ class DemoLogin:
     password: str | None  # None when seeded earlier and the password file is gone
     demo_url: str
     admin_url: str
+    products_added: int = 0
 
 
 def _login_file(settings: Settings) -> Path:
@@ -50,7 +55,10 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
         password = None
         if login_file.exists():
             password = login_file.read_text(encoding="utf-8").strip() or None
-        return DemoLogin(False, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin")
+        added = await catalog.seed_demo(session, disk_store(settings.data_dir), existing.id)
+        if added:
+            await orders.seed_demo(session, existing.id)
+        return DemoLogin(False, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin", added)
     workspace = await workspaces.create(
         session,
         WorkspaceCreate(name="Demo Shop", slug=DEMO_SLUG, timezone=settings.timezone, locale="vi"),
@@ -67,7 +75,10 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
     login_file.parent.mkdir(parents=True, exist_ok=True)
     login_file.write_text(password + "\n", encoding="utf-8")
     login_file.chmod(0o600)
-    return DemoLogin(True, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin")
+    added = await catalog.seed_demo(session, disk_store(settings.data_dir), workspace.id)
+    if added:
+        await orders.seed_demo(session, workspace.id)
+    return DemoLogin(True, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin", added)
 
 
 async def seed_flows(session: AsyncSession, secrets: SecretBox, workspace_id: int) -> None:

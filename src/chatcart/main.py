@@ -27,8 +27,10 @@ from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
 from chatcart.web import admin, fake_messenger, public
+from chatcart.web import catalog as catalog_pages
 from chatcart.web import contacts as contacts_pages
 from chatcart.web import flows as flows_pages
+from chatcart.web import orders as orders_pages
 from chatcart.web.session import LoginRequired
 from chatcart.web.templating import render
 from chatcart.worker.loops import Worker
@@ -165,6 +167,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(admin.router)
     app.include_router(contacts_pages.router)
     app.include_router(flows_pages.router)
+    app.include_router(catalog_pages.router)
+    app.include_router(catalog_pages.media_router)
+    app.include_router(orders_pages.router)
     app.include_router(webchat.router)
     app.include_router(webhooks.router)
 

@@ -1,6 +1,14 @@
 """All ORM tables, one module per aggregate, one metadata (Base.metadata)."""
 
 from chatcart.models.base import Base
+from chatcart.models.catalog import (
+    Category,
+    Product,
+    ProductCategoryLink,
+    ProductGroupItem,
+    ProductImage,
+    ProductVariant,
+)
 from chatcart.models.channel import ChannelAccount
 from chatcart.models.contact import (
     Contact,
@@ -17,6 +25,7 @@ from chatcart.models.conversation import Conversation, Message
 from chatcart.models.engagement import OptinToken, PostComment
 from chatcart.models.flow import FlowRow, FlowRun, FlowVersion
 from chatcart.models.inbound import InboundEvent
+from chatcart.models.order import Order, OrderEvent, OrderItem
 from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
 from chatcart.models.segment import Segment, SegmentMember
 from chatcart.models.user import ApiToken, LoginFailure, Membership, User
@@ -25,6 +34,7 @@ from chatcart.models.workspace import Workspace
 __all__ = [
     "ApiToken",
     "Base",
+    "Category",
     "ChannelAccount",
     "Contact",
     "ContactConsent",
@@ -44,8 +54,16 @@ __all__ = [
     "Membership",
     "Message",
     "OptinToken",
+    "Order",
+    "OrderEvent",
+    "OrderItem",
     "OutboundMessage",
     "PostComment",
+    "Product",
+    "ProductCategoryLink",
+    "ProductGroupItem",
+    "ProductImage",
+    "ProductVariant",
     "Segment",
     "SegmentMember",
     "Tag",

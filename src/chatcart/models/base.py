@@ -38,3 +38,13 @@ class IdMixin:
 
 class CreatedMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Search indexes the ORM does not describe (SQLite FTS5 tables and their shadow tables,
+# PostgreSQL expression indexes): migrations create them, autogenerate leaves them alone.
+UNMANAGED_PREFIX = "fts_"
+
+
+def managed(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic include_name hook: False for what the ORM does not own."""
+    return not (name or "").startswith(UNMANAGED_PREFIX)

@@ -24,11 +24,14 @@ from chatcart.kit.crypto import random_token
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
+from chatcart.orders import service as orders
 from chatcart.outbox.dispatch import Dispatcher
 from chatcart.runtime import Runtime
 from chatcart.workspaces.schemas import WorkspaceOut
 
 log = logging.getLogger(__name__)
+
+HOLDS_EVERY = 30.0
 
 # Events where a person acts and may be new to us (their profile is worth asking for).
 _PEOPLE_EVENTS = {"message", "postback", "referral", "story_mention", "optin"}
@@ -67,7 +70,24 @@ class Worker:
             self._loop(
                 "flows", self.flows_once, poll=max(5.0, self.rt.settings.worker_poll_seconds)
             ),
+            self._holds_loop(),
         )
+
+    async def _holds_loop(self) -> None:
+        # Holds last 30 minutes: a look every HOLDS_EVERY seconds is plenty, and keeps this
+        # loop off SQLite's single connection the rest of the time.
+        while not self._stopping.is_set():
+            try:
+                await self.holds_once()
+            except Exception:
+                log.exception("holds loop failed; retrying in %ss", HOLDS_EVERY)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=HOLDS_EVERY)
+
+    async def holds_once(self) -> int:
+        """Unpaid payment-link orders past their hold: cancelled, their stock back on sale."""
+        async with transaction(self.rt.sessions) as session:
+            return len(await orders.release_expired(session))
 
     def stop(self) -> None:
         self._stopping.set()

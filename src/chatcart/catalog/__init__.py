@@ -1,0 +1,1 @@
+"""The catalog: products, variants, categories, images, import and search."""

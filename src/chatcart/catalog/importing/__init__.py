@@ -1,0 +1,1 @@
+"""Catalog import from WooCommerce's and Shopify's product CSV exports and our own format."""

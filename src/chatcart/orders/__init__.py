@@ -1,0 +1,1 @@
+"""Orders: checkout with stock reservation, statuses, history."""

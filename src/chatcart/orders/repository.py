@@ -1,0 +1,85 @@
+"""The orders room's queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.models import Order, OrderEvent, OrderItem
+
+FIRST_NUMBER = 1001
+
+
+async def next_number(session: AsyncSession, workspace_id: int) -> int:
+    top = await session.scalar(
+        select(func.max(Order.number)).where(Order.workspace_id == workspace_id)
+    )
+    return int(top) + 1 if top else FIRST_NUMBER
+
+
+async def order(
+    session: AsyncSession, workspace_id: int, order_id: int, *, lock: bool = False
+) -> Order | None:
+    query = select(Order).where(Order.id == order_id, Order.workspace_id == workspace_id)
+    if lock:
+        query = query.with_for_update()  # a status change waits for another on the same order
+    return await session.scalar(query)
+
+
+async def items_of(session: AsyncSession, order_ids: Sequence[int]) -> list[OrderItem]:
+    if not order_ids:
+        return []
+    rows = await session.scalars(
+        select(OrderItem).where(OrderItem.order_id.in_(order_ids)).order_by(OrderItem.id)
+    )
+    return list(rows.all())
+
+
+async def events_of(session: AsyncSession, order_id: int) -> list[OrderEvent]:
+    rows = await session.scalars(
+        select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+    )
+    return list(rows.all())
+
+
+async def orders(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    status: str | None,
+    q: str | None,
+    contact_id: int | None,
+    limit: int,
+    offset: int,
+) -> list[Order]:
+    query = select(Order).where(Order.workspace_id == workspace_id)
+    if status:
+        query = query.where(Order.status == status)
+    if contact_id is not None:
+        query = query.where(Order.contact_id == contact_id)
+    if q:
+        digits = "".join(ch for ch in q if ch.isdigit())
+        clauses = [func.lower(Order.customer_name).contains(q.lower())]
+        if digits:
+            clauses.append(Order.phone.contains(digits.lstrip("0") or digits))
+            if len(digits) <= 9:
+                clauses.append(Order.number == int(digits))
+        query = query.where(or_(*clauses))
+    rows = await session.scalars(
+        query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows.all())
+
+
+async def expired_holds(session: AsyncSession, now: datetime, limit: int) -> list[Order]:
+    rows = await session.scalars(
+        select(Order)
+        .where(Order.status == "pending", Order.reserved_until < now)
+        .order_by(Order.reserved_until)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # several workers: each order to one of them
+    )
+    return list(rows.all())
