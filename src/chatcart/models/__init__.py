@@ -1,6 +1,7 @@
 """All ORM tables, one module per aggregate, one metadata (Base.metadata)."""
 
 from chatcart.models.base import Base
+from chatcart.models.broadcast import Broadcast, BroadcastRecipient
 from chatcart.models.channel import ChannelAccount
 from chatcart.models.contact import (
     Contact,
@@ -24,6 +25,8 @@ from chatcart.models.workspace import Workspace
 __all__ = [
     "ApiToken",
     "Base",
+    "Broadcast",
+    "BroadcastRecipient",
     "ChannelAccount",
     "Contact",
     "ContactConsent",

@@ -89,3 +89,30 @@ async def sent_by_us(session: AsyncSession, channel_account_id: int, key_or_mid:
         .limit(1)
     )
     return found is not None
+
+
+async def insert_many_once(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert many outbound rows in one statement; keys already taken are left alone.
+    Returns {idempotency_key: id} of the rows inserted now."""
+    if not rows:
+        return {}
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(OutboundMessage)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboundMessage.idempotency_key, OutboundMessage.id)
+    )
+    return {key: id_ for key, id_ in (await session.execute(statement)).all()}
+
+
+async def by_keys(session: AsyncSession, keys: list[str]) -> dict[str, OutboundMessage]:
+    if not keys:
+        return {}
+    query = (
+        select(OutboundMessage)
+        .where(OutboundMessage.idempotency_key.in_(keys))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.idempotency_key: row for row in (await session.scalars(query)).all()}

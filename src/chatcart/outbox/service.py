@@ -245,3 +245,88 @@ async def apply_receipt(
 async def is_ours(session: AsyncSession, channel_account_id: int, key_or_mid: str) -> bool:
     """Is this echo one of our own sends (by idempotency key in metadata, or by mid)?"""
     return await repository.sent_by_us(session, channel_account_id, key_or_mid)
+
+
+# --- sends made by their owner, at most once (broadcasts) --------------------------------
+# The caller sends itself, with its own pacing, between two transactions: `begin_direct`
+# marks the row "sending" and commits; `finish_direct` records the outcome. The dispatcher
+# never claims these rows (it takes "queued" only), so a crash between the two leaves the
+# row "sending", and the owner marks it "unknown" (`mark_unknown`) instead of sending again.
+# "held" is a row waiting for its owner's next attempt.
+
+DIRECT_RESENDABLE = frozenset({"held"})
+
+
+async def begin_direct(
+    session: AsyncSession, rows: list[dict[str, Any]], *, resend_unknown: bool = False
+) -> dict[str, int]:
+    """Mark these sends "sending" (rows: the `enqueue` values, with idempotency_key).
+
+    Returns {idempotency_key: outbound id} of the sends the caller may make now: new keys,
+    and keys waiting for another attempt ("held"; "unknown" too when `resend_unknown`).
+    A key already sent, failed or in flight is left out: never sent twice."""
+    now = utcnow()
+    values = [
+        {
+            **row,
+            "status": "sending",
+            "next_attempt_at": now,
+            "recipient_kind": row.get("recipient_kind", "id"),
+            "written_by": row.get("written_by", "bot"),
+        }
+        for row in rows
+    ]
+    inserted = await repository.insert_many_once(session, values)
+    missing = [row["idempotency_key"] for row in rows if row["idempotency_key"] not in inserted]
+    allowed = DIRECT_RESENDABLE | ({"unknown"} if resend_unknown else set())
+    by_key = {row["idempotency_key"]: row for row in rows}
+    for key, existing in (await repository.by_keys(session, missing)).items():
+        if existing.status in allowed:
+            existing.status = "sending"
+            existing.content = by_key[key]["content"]
+            inserted[key] = existing.id
+    return inserted
+
+
+async def finish_direct(
+    session: AsyncSession,
+    effects: Effects,
+    *,
+    outbound_id: int,
+    started_at: datetime,
+    result: SendResult | SendError,
+    final: bool,
+) -> str | None:
+    """Record the outcome of a `begin_direct` send: "sent", "failed", or "held" (the owner
+    tries again later; `final` says it will not). None: the row is not in flight."""
+    row = await repository.locked(session, outbound_id)
+    if row is None or row.status != "sending":
+        return None
+    row.attempts += 1
+    attempt = DeliveryAttempt(
+        outbound_message_id=row.id, number=row.attempts, started_at=started_at, finished_at=utcnow()
+    )
+    if isinstance(result, SendResult):
+        attempt.outcome = "sent"
+        attempt.response = result.response
+        row.status = "sent"
+        row.external_id = result.external_id
+        row.sent_at = utcnow()
+        row.error_code = row.error_message = None
+    else:
+        attempt.outcome = "failed" if final else "retry"
+        attempt.error_code, attempt.error_message = result.code, result.message
+        attempt.response = result.response or None
+        row.error_code, row.error_message = result.code, result.message
+        row.status = "failed" if final else "held"
+    session.add(attempt)
+    return row.status
+
+
+async def mark_unknown(session: AsyncSession, outbound_ids: list[int]) -> None:
+    """In flight when its sender stopped: the platform may or may not have it."""
+    for row in (await repository.locked_many(session, outbound_ids)).values():
+        if row.status == "sending":
+            row.status = "unknown"
+            row.error_code = "unknown"
+            row.error_message = "the sender stopped during the send; it may or may not have arrived"

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from chatcart.broadcasts.service import BroadcastRunner
 from chatcart.channels import service as channels
 from chatcart.channels.base import AccountRef, ParseError
 from chatcart.channels.schemas import ClaimedInbound
@@ -51,13 +52,27 @@ class Worker:
             max_attempts=settings.outbox_max_attempts,
             limiter=runtime.limiter,
         )
+        self.broadcasts = BroadcastRunner(
+            sessions=runtime.sessions,
+            bus=runtime.bus,
+            secrets=runtime.secrets,
+            adapters=runtime.adapters,
+            worker_id=self.id,
+            limiter=runtime.limiter,
+            claim_batch=settings.broadcast_claim_batch,
+            lease_seconds=settings.claim_seconds,
+            max_attempts=settings.outbox_max_attempts,
+            concurrency=settings.broadcast_concurrency,
+        )
         self._stopping = asyncio.Event()
         self._accounts: dict[int, tuple[AccountRef, float]] = {}
 
     async def run(self) -> None:
         log.info("worker %s started", self.id)
         await asyncio.gather(
-            self._loop("inbound", self.inbound_once), self._loop("outbox", self.dispatcher.run_once)
+            self._loop("inbound", self.inbound_once),
+            self._loop("outbox", self.dispatcher.run_once),
+            self._loop("broadcasts", self.broadcasts.run_once),
         )
 
     def stop(self) -> None:
