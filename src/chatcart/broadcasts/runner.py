@@ -53,7 +53,12 @@ from chatcart.segments import service as segments
 
 log = logging.getLogger(__name__)
 
-_RATE_LIMIT_CODES = {"4", "17", "32", "613", "80006", "http_429"}
+_RATE_LIMIT_CODES = {"4", "17", "32", "613", "http_429", *(str(c) for c in range(80001, 80015))}
+
+
+def _rate_limited(error: SendError) -> bool:
+    """Meta's app / Page / business limits: the account backs off, no attempt is spent."""
+    return error.outcome == "retry" and error.code.split("/")[0] in _RATE_LIMIT_CODES
 
 
 @dataclass
@@ -379,7 +384,7 @@ class BroadcastRunner:
         try:
             return await adapter.send(account, send.envelope)
         except SendError as exc:
-            if exc.outcome == "retry" and exc.code in _RATE_LIMIT_CODES:
+            if _rate_limited(exc):
                 self._paused[account.id] = time.monotonic() + (exc.retry_after or 60.0)
             return exc
         except Exception as exc:  # a network fault or a bug: the outcome is not known
@@ -413,7 +418,7 @@ class BroadcastRunner:
                 )  # fmt: skip
                 row.status, row.external_id, row.sent_at = "sent", result.external_id, now
                 row.error_code = row.error_message = None
-                row.claimed_by = row.claimed_until = None
+                row.claimed_until = None  # claimed_by stays: which worker sent it
                 row.updated_at = now
                 continue
             await self._failed(session, effects, broadcast, row, send, result, now)
@@ -433,7 +438,8 @@ class BroadcastRunner:
         error: SendError,
         now: datetime,
     ) -> None:
-        local = error.code == "local_rate_limit"  # never reached the platform: no attempt
+        # Never reached the platform, or the platform's rate limit: no attempt is spent.
+        local = error.code == "local_rate_limit" or _rate_limited(error)
         waits = (
             error.outcome == "reauth"
             or local
