@@ -1,4 +1,5 @@
-"""The `chatcart` command: serve, worker, db, workspace, user, token, channels, demo, contacts."""
+"""The `chatcart` command: serve, worker, db, workspace, user, token, channels, demo, contacts,
+broadcast."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatcart import __version__, migrate
 from chatcart.auth import service as auth
 from chatcart.auth.schemas import Role, UserCreate
+from chatcart.broadcasts.cli import app as broadcast_app
 from chatcart.channels import service as channels
 from chatcart.config import ConfigError, Settings, get_settings
 from chatcart.contacts import service as contacts
@@ -50,6 +52,7 @@ channels_app.add_typer(channels_add, name="add")
 app.add_typer(demo_app, name="demo")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(broadcast_app, name="broadcast")
 
 console = Console()
 err = Console(stderr=True)

@@ -136,6 +136,7 @@ class Progress(BaseModel):
     rate_per_second: float | None = None
     eta_seconds: float | None = None
     pause_reason: str | None = None
+    paused_by: str | None = None
 
     @property
     def done(self) -> int:

@@ -346,6 +346,7 @@ async def progress(session: AsyncSession, workspace_id: int, broadcast_id: int) 
         rate_per_second=rate,
         eta_seconds=pending / rate if rate and row.status == "running" else None,
         pause_reason=row.pause_reason,
+        paused_by=row.paused_by,
     )
 
 
