@@ -1,10 +1,12 @@
 """make bench: every bench, each printing figures as ratios against a bare baseline measured
 in the same run (never pass/fail on time).
 
-    python -m bench                   widget spine, webhooks, then segments
+    python -m bench                   widget spine, webhooks, segments, then broadcasts
     python -m bench widget [opts]     the widget spine only (bench/widget.py)
     python -m bench webhook [opts]    webhook ack and webhook -> reply (bench/webhook.py)
     python -m bench segments [opts]   1M contacts: a segment vs hand SQL (bench/segments.py)
+    python -m bench broadcast [opts]  1M recipients: snapshot, dispatch, memory, pacing
+                                      (bench/broadcast.py)
 
 `--postgres` with no subcommand runs every bench on PostgreSQL + Redis.
 """
@@ -13,9 +15,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import segments, webhook, widget
+from bench import broadcast, segments, webhook, widget
 
-BENCHES = {"widget": widget.run, "webhook": webhook.run, "segments": segments.run}
+BENCHES = {
+    "widget": widget.run,
+    "webhook": webhook.run,
+    "segments": segments.run,
+    "broadcast": broadcast.run,
+}
 
 
 def main(argv: list[str]) -> None:

@@ -48,6 +48,7 @@ from chatcart.kit.ratelimit import RateLimiter
 from chatcart.models import Broadcast, BroadcastRecipient
 from chatcart.models import OptinToken as OptinRow
 from chatcart.outbox import service as outbox
+from chatcart.outbox.service import DirectOutcome
 from chatcart.policy import service as policy
 from chatcart.segments import service as segments
 
@@ -406,22 +407,21 @@ class BroadcastRunner:
         if broadcast is None:
             return
         rows = {r.id: r for r in await repository.recipients(session, [s.row.id for s in sends])}
+        finished: list[DirectOutcome] = []
         for send in sends:
             row = rows.get(send.row.id)
             result = send.result
             if row is None or row.status != "sending" or result is None:
                 continue
             if isinstance(result, SendResult):
-                await outbox.finish_direct(
-                    session, effects, outbound_id=send.outbound_id,
-                    started_at=send.started or now, result=result, final=True,
-                )  # fmt: skip
+                finished.append(DirectOutcome(send.outbound_id, send.started or now, result, True))
                 row.status, row.external_id, row.sent_at = "sent", result.external_id, now
                 row.error_code = row.error_message = None
                 row.claimed_until = None  # claimed_by stays: which worker sent it
                 row.updated_at = now
                 continue
-            await self._failed(session, effects, broadcast, row, send, result, now)
+            finished.append(await self._failed(session, effects, broadcast, row, send, result, now))
+        await outbox.finish_direct(session, effects, finished)
         if fills:
             pacer = Pacer(broadcast.batch_size, broadcast.pause_seconds, broadcast.jitter_seconds)
             broadcast.next_batch_at = pacer.next_batch_at(now, self._rng)
@@ -437,7 +437,7 @@ class BroadcastRunner:
         send: _Send,
         error: SendError,
         now: datetime,
-    ) -> None:
+    ) -> DirectOutcome:
         # Never reached the platform, or the platform's rate limit: no attempt is spent.
         local = error.code == "local_rate_limit" or _rate_limited(error)
         waits = (
@@ -445,10 +445,7 @@ class BroadcastRunner:
             or local
             or (error.outcome == "retry" and row.attempts < self.max_attempts)
         )
-        await outbox.finish_direct(
-            session, effects, outbound_id=send.outbound_id,
-            started_at=send.started or now, result=error, final=not waits,
-        )  # fmt: skip
+        outcome = DirectOutcome(send.outbound_id, send.started or now, error, not waits)
         row.error_code, row.error_message = error.code, error.message
         if local:
             row.attempts = max(0, row.attempts - 1)
@@ -465,12 +462,13 @@ class BroadcastRunner:
                     )
                 _pause_for_reauth(broadcast, str(send.account.id), now, error)
             _release(row, now + timedelta(seconds=delay), now)
-            return
+            return outcome
         if error.outcome == "unreachable" and row.identity_id is not None:
             await contacts.mark_unreachable(
                 session, row.identity_id, f"{error.code}: {error.message}"
             )
         _settle(row, "failed", now)
+        return outcome
 
 
 def _settle(

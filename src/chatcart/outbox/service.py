@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -288,39 +289,50 @@ async def begin_direct(
     return inserted
 
 
+@dataclass(frozen=True, slots=True)
+class DirectOutcome:
+    outbound_id: int
+    started_at: datetime
+    result: SendResult | SendError
+    final: bool  # on an error: the owner will not try again
+
+
 async def finish_direct(
-    session: AsyncSession,
-    effects: Effects,
-    *,
-    outbound_id: int,
-    started_at: datetime,
-    result: SendResult | SendError,
-    final: bool,
-) -> str | None:
-    """Record the outcome of a `begin_direct` send: "sent", "failed", or "held" (the owner
-    tries again later; `final` says it will not). None: the row is not in flight."""
-    row = await repository.locked(session, outbound_id)
-    if row is None or row.status != "sending":
-        return None
-    row.attempts += 1
-    attempt = DeliveryAttempt(
-        outbound_message_id=row.id, number=row.attempts, started_at=started_at, finished_at=utcnow()
-    )
-    if isinstance(result, SendResult):
-        attempt.outcome = "sent"
-        attempt.response = result.response
-        row.status = "sent"
-        row.external_id = result.external_id
-        row.sent_at = utcnow()
-        row.error_code = row.error_message = None
-    else:
-        attempt.outcome = "failed" if final else "retry"
-        attempt.error_code, attempt.error_message = result.code, result.message
-        attempt.response = result.response or None
-        row.error_code, row.error_message = result.code, result.message
-        row.status = "failed" if final else "held"
-    session.add(attempt)
-    return row.status
+    session: AsyncSession, effects: Effects, outcomes: list[DirectOutcome]
+) -> dict[int, str]:
+    """Record the outcomes of `begin_direct` sends (rows locked with one query): "sent",
+    "failed", or "held" (the owner tries again later). Rows not in flight are left out."""
+    rows = await repository.locked_many(session, [o.outbound_id for o in outcomes])
+    now = utcnow()
+    statuses: dict[int, str] = {}
+    for outcome in outcomes:
+        row = rows.get(outcome.outbound_id)
+        if row is None or row.status != "sending":
+            continue
+        result = outcome.result
+        row.attempts += 1
+        attempt = DeliveryAttempt(
+            outbound_message_id=row.id,
+            number=row.attempts,
+            started_at=outcome.started_at,
+            finished_at=now,
+        )
+        if isinstance(result, SendResult):
+            attempt.outcome = "sent"
+            attempt.response = result.response
+            row.status = "sent"
+            row.external_id = result.external_id
+            row.sent_at = now
+            row.error_code = row.error_message = None
+        else:
+            attempt.outcome = "failed" if outcome.final else "retry"
+            attempt.error_code, attempt.error_message = result.code, result.message
+            attempt.response = result.response or None
+            row.error_code, row.error_message = result.code, result.message
+            row.status = "failed" if outcome.final else "held"
+        session.add(attempt)
+        statuses[row.id] = row.status
+    return statuses
 
 
 async def mark_unknown(session: AsyncSession, outbound_ids: list[int]) -> None:
