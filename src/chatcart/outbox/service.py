@@ -300,38 +300,68 @@ class DirectOutcome:
 async def finish_direct(
     session: AsyncSession, effects: Effects, outcomes: list[DirectOutcome]
 ) -> dict[int, str]:
-    """Record the outcomes of `begin_direct` sends (rows locked with one query): "sent",
-    "failed", or "held" (the owner tries again later). Rows not in flight are left out."""
-    rows = await repository.locked_many(session, [o.outbound_id for o in outcomes])
+    """Record the outcomes of `begin_direct` sends: "sent", "failed", or "held" (the owner
+    tries again later). Rows not in flight are left out. A batch is one locking read, one
+    executemany of updates and one of attempt rows (the broadcast hot path)."""
+    current = await repository.statuses_locked(session, [o.outbound_id for o in outcomes])
     now = utcnow()
     statuses: dict[int, str] = {}
+    updates: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
     for outcome in outcomes:
-        row = rows.get(outcome.outbound_id)
-        if row is None or row.status != "sending":
+        found = current.get(outcome.outbound_id)
+        if found is None or found[0] != "sending":
             continue
+        number = found[1] + 1
         result = outcome.result
-        row.attempts += 1
-        attempt = DeliveryAttempt(
-            outbound_message_id=row.id,
-            number=row.attempts,
-            started_at=outcome.started_at,
-            finished_at=now,
-        )
+        attempt: dict[str, Any] = {
+            "outbound_message_id": outcome.outbound_id,
+            "number": number,
+            "started_at": outcome.started_at,
+            "finished_at": now,
+        }
         if isinstance(result, SendResult):
-            attempt.outcome = "sent"
-            attempt.response = result.response
-            row.status = "sent"
-            row.external_id = result.external_id
-            row.sent_at = now
-            row.error_code = row.error_message = None
+            status = "sent"
+            updates.append(
+                {
+                    "id": outcome.outbound_id,
+                    "status": status,
+                    "attempts": number,
+                    "external_id": result.external_id,
+                    "sent_at": now,
+                    "error_code": None,
+                    "error_message": None,
+                }
+            )
+            attempt |= {
+                "outcome": "sent",
+                "response": result.response,
+                "error_code": None,
+                "error_message": None,
+            }
         else:
-            attempt.outcome = "failed" if outcome.final else "retry"
-            attempt.error_code, attempt.error_message = result.code, result.message
-            attempt.response = result.response or None
-            row.error_code, row.error_message = result.code, result.message
-            row.status = "failed" if outcome.final else "held"
-        session.add(attempt)
-        statuses[row.id] = row.status
+            status = "failed" if outcome.final else "held"
+            updates.append(
+                {
+                    "id": outcome.outbound_id,
+                    "status": status,
+                    "attempts": number,
+                    "external_id": None,
+                    "sent_at": None,
+                    "error_code": result.code,
+                    "error_message": result.message,
+                }
+            )
+            attempt |= {
+                "outcome": "failed" if outcome.final else "retry",
+                "response": result.response or None,
+                "error_code": result.code,
+                "error_message": result.message,
+            }
+        attempts.append(attempt)
+        statuses[outcome.outbound_id] = status
+    await repository.update_many(session, updates)
+    await repository.insert_attempts(session, attempts)
     return statuses
 
 
