@@ -12,7 +12,8 @@ measured in the same run:
 * dispatch with no throttle (the broadcast has no cap and the account's platform limit is
   off): recipients sent per CPU-second of this process (the dispatcher and its database),
   vs a bare aiohttp loop posting the same bodies to the same sandbox with the same
-  concurrency (targets >= 0.5x and >= 5,000 msg/s/core on SQLite); M recipients (default N);
+  concurrency and the same client settings (kit.http) (targets >= 0.5x and >= 5,000
+  msg/s/core on SQLite); M recipients (default N);
 * extra memory during the dispatch: peak RSS growth over the RSS at its start (target
   <= 50 MB per 1M recipients);
 * pacing accuracy: K recipients (default 5,000) with a cap of R/s (default 500): the rate of
@@ -36,7 +37,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import uvicorn
 from sqlalchemy import bindparam, delete, select, text
@@ -51,6 +51,7 @@ from chatcart.config import Settings
 from chatcart.kit.clock import utcnow
 from chatcart.kit.db import UTCDateTime, transaction
 from chatcart.kit.effects import Effects
+from chatcart.kit.http import create_session
 from chatcart.models import BroadcastRecipient, DeliveryAttempt, OutboundMessage
 from chatcart.runtime import Runtime
 from chatcart.sandbox.graph.app import create_graph_app
@@ -232,7 +233,7 @@ async def _dispatch(runtime: Runtime, ws: int, broadcast_id: int, limit: int) ->
     cpu, wall = _cpu(), time.perf_counter()
     sent = 0
     while sent < limit:
-        handled, _ = await runner.tick(broadcast_id)
+        handled, _ = await runner.drive(broadcast_id)
         if not handled:
             break
         sent += handled
@@ -256,10 +257,11 @@ async def _dispatch(runtime: Runtime, ws: int, broadcast_id: int, limit: int) ->
 
 
 async def _bare_loop(base: str, count: int) -> float:
-    """The baseline: POST the same kind of body straight to the sandbox, no database."""
-    url = f"{base}/v23.0/{PAGE}/messages"
+    """The baseline: POST the same kind of body straight to the sandbox, no database, with
+    an aiohttp session configured as chatcart's clients are (kit.http: timeouts, pool)."""
+    url = f"v23.0/{PAGE}/messages"
     gate = asyncio.Semaphore(CONCURRENCY)
-    async with aiohttp.ClientSession() as http:
+    async with create_session(base) as http:
 
         async def one(n: int) -> None:
             body = {
@@ -295,7 +297,7 @@ async def _pacing(
         )
     runner = _runner(runtime, "paced")
     while True:
-        handled, _ = await runner.tick(broadcast_id)
+        handled, _ = await runner.drive(broadcast_id)
         if not handled:
             break
     async with runtime.sessions() as session:

@@ -249,9 +249,13 @@ async def test_a_send_in_flight_at_a_crash_is_unknown_and_resent_only_on_request
     created = await world.create()
     await world.start(created.id)
     crashed = runner(world, worker="crashed", lease_seconds=0.01)
-    async with transaction(world.rt.sessions) as session:  # step 1 only, then the crash
-        claimed = await crashed._claim(session, Effects(), created.id)
-    assert not isinstance(claimed, float | None)
+    # Claimed, prepared and launched ("sending", committed), then the process dies before
+    # any answer came back.
+    prepared = await crashed._step_claim(created.id)
+    assert not isinstance(prepared, float | None)
+    async with transaction(world.rt.sessions) as session:
+        launched = await crashed._launch(session, prepared)
+    assert len(launched) == 6
     await run_to_end(world, created.id, runner(world, worker="after"))
     progress = await world.progress(created.id)
     assert progress.unknown == 6
@@ -264,3 +268,18 @@ async def test_a_send_in_flight_at_a_crash_is_unknown_and_resent_only_on_request
     await run_to_end(world, created.id, runner(world, worker="after"))
     assert len(world.accepted_by_user()) == 6
     assert (await world.progress(created.id)).unknown == 0
+
+
+async def test_a_batch_prepared_but_not_launched_at_a_crash_is_simply_sent(
+    world: World,
+) -> None:
+    await world.add_people(5, window_hours=1)
+    created = await world.create()
+    await world.start(created.id)
+    crashed = runner(world, worker="crashed", lease_seconds=0.01)
+    prepared = await crashed._step_claim(created.id)
+    assert not isinstance(prepared, float | None)
+    await run_to_end(world, created.id, runner(world, worker="after"))
+    progress = await world.progress(created.id)
+    assert (progress.sent, progress.unknown) == (5, 0)
+    assert set(world.accepted_by_user().values()) == {1}

@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select, true, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -128,6 +139,93 @@ async def recipients(session: AsyncSession, ids: list[int]) -> list[BroadcastRec
     if not _sqlite(session):
         query = query.with_for_update()
     return list((await session.scalars(query)).all())
+
+
+def Table_of(model: type[BroadcastRecipient]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_WRITTEN = (
+    "status",
+    "next_attempt_at",
+    "attempts",
+    "claimed_by",
+    "claimed_until",
+    "channel_account_id",
+    "identity_id",
+    "rule",
+    "reason",
+    "rendered",
+    "outbound_id",
+    "external_id",
+    "error_code",
+    "error_message",
+    "sent_at",
+    "updated_at",
+)
+
+
+async def write_recipients(
+    session: AsyncSession, rows: Sequence[BroadcastRecipient], *, only_if: str | None = None
+) -> None:
+    """Write these rows' state with one executemany UPDATE (the run's hot path: no unit of
+    work per row), then detach them from the session. `only_if`: only rows still in this
+    status are written (another hand may have moved them meanwhile)."""
+    if not rows:
+        return
+    table = Table_of(BroadcastRecipient)
+    statement = update(table).where(table.c.id == bindparam("b_id"))
+    if only_if is not None:
+        statement = statement.where(table.c.status == only_if)
+    statement = statement.values({name: bindparam(f"b_{name}") for name in _WRITTEN})
+    await session.execute(
+        statement,
+        [
+            {"b_id": row.id, **{f"b_{name}": getattr(row, name) for name in _WRITTEN}}
+            for row in rows
+        ],
+    )
+    for row in rows:
+        if row in session:
+            session.expunge(row)
+
+
+async def launch(
+    session: AsyncSession, broadcast_id: int, ids: list[int], worker_id: str, now: datetime
+) -> list[int]:
+    """Prepared recipients -> "sending", if the broadcast still runs and they are still
+    ours and pending (a cancel or pause meanwhile keeps them back). Returns those launched."""
+    if not ids:
+        return []
+    R = BroadcastRecipient
+    running = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
+    if running != "running":
+        await session.execute(
+            update(R)
+            .where(R.id.in_(ids), R.status == "pending", R.claimed_by == worker_id)
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return []
+    result = await session.execute(
+        update(R)
+        .where(R.id.in_(ids), R.status == "pending", R.claimed_by == worker_id)
+        .values(status="sending", attempts=R.attempts + 1, updated_at=now)
+        .returning(R.id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result.all()]
+
+
+async def statuses(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    query = select(BroadcastRecipient.id, BroadcastRecipient.status).where(
+        BroadcastRecipient.id.in_(ids)
+    )
+    return {id_: status for id_, status in (await session.execute(query)).all()}
 
 
 async def stale_in_flight(

@@ -73,6 +73,15 @@ class _Send:
     result: SendResult | SendError | None = None
 
 
+@dataclass
+class _Batch:
+    broadcast: Broadcast
+    sends: list[_Send]
+    handled: int
+    fills: bool  # it completes an "N then pause" batch: the pause starts when it is recorded
+    launched: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 def content_of(broadcast: Broadcast, text: str) -> MessageContent:
     data = broadcast.content
     return MessageContent(
@@ -119,14 +128,14 @@ class BroadcastRunner:
     _rng: random.Random = field(default_factory=random.Random)
 
     async def run_once(self) -> int:
-        """Every broadcast with work gets one tick; returns recipients handled. When all
+        """Every broadcast with work gets a round; returns recipients handled. When all
         that waits is a pause shorter than a poll, sleep it here (pacing accuracy)."""
         async with self.sessions() as session:
             ids = await repository.runnable_ids(session, utcnow())
         done = 0
         waits: list[float] = []
         for broadcast_id in ids:
-            handled, wait = await self.tick(broadcast_id)
+            handled, wait = await self.drive(broadcast_id)
             done += handled
             if wait is not None:
                 waits.append(wait)
@@ -136,27 +145,100 @@ class BroadcastRunner:
         return done
 
     async def tick(self, broadcast_id: int) -> tuple[int, float | None]:
-        """One batch of one broadcast: (recipients handled, seconds until it may go on)."""
+        """One batch of one broadcast, step after step: (recipients handled, seconds until
+        it may go on)."""
+        prepared = await self._step_claim(broadcast_id)
+        if not isinstance(prepared, _Batch):
+            return 0, prepared
+        await self._step_finish(prepared, await self._step_send(prepared))
+        return prepared.handled, None
+
+    async def drive(self, broadcast_id: int, rounds: int = 8) -> tuple[int, float | None]:
+        """Up to `rounds` batches, pipelined: the next batch is claimed and prepared while
+        this one is sending, and recorded while the next one sends, so a capped run never
+        idles between batches (pacing accuracy)."""
+        handled = 0
+        wait: float | None = None
+        ready: asyncio.Queue[_Batch | None] = asyncio.Queue(maxsize=1)
+
+        async def produce() -> None:
+            nonlocal wait
+            try:
+                for _ in range(rounds):
+                    prepared = await self._step_claim(broadcast_id)
+                    if not isinstance(prepared, _Batch):
+                        wait = prepared
+                        break
+                    await ready.put(prepared)
+                    await prepared.launched.wait()
+            finally:
+                await ready.put(None)
+
+        async def consume() -> None:
+            nonlocal handled
+            records: list[asyncio.Task[None]] = []
+            try:
+                while (prepared := await ready.get()) is not None:
+                    try:
+                        requests = await self._step_send(prepared)
+                    finally:
+                        prepared.launched.set()  # set at launch already; here on errors
+                    # The next batch starts while this one's answers come back.
+                    records.append(asyncio.create_task(self._step_finish(prepared, requests)))
+                    handled += prepared.handled
+            finally:
+                await asyncio.gather(*records)
+
+        await asyncio.gather(produce(), consume())
+        return handled, wait
+
+    async def _step_claim(self, broadcast_id: int) -> _Batch | float | None:
         effects = Effects()
         async with transaction(self.sessions) as session:
             claimed = await self._claim(session, effects, broadcast_id)
         await effects.flush(self.bus)
-        if isinstance(claimed, float | None):
-            return 0, claimed
-        broadcast, sends, handled, fills = claimed
-        if sends:
-            await self._send_all(broadcast, sends)
+        return claimed
+
+    async def _step_send(self, prepared: _Batch) -> list[asyncio.Task[None]]:
+        """Launch the batch and start its requests (awaited by the caller)."""
+        # The batch goes "sending" (committed) right before its requests: a crash after
+        # this point leaves "unknown" rows, never a blind resend.
+        async with transaction(self.sessions) as session:
+            prepared.sends = await self._launch(session, prepared)
+        prepared.launched.set()  # the next batch may be claimed while this one sends
+        if not prepared.sends:
+            return []
+        return await self._send_all(prepared.broadcast, prepared.sends)
+
+    async def _step_finish(self, prepared: _Batch, requests: list[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*requests)
+        await self._step_record(prepared)
+
+    async def _step_record(self, prepared: _Batch) -> None:
         effects = Effects()
         async with transaction(self.sessions) as session:
-            await self._record(session, effects, broadcast_id, sends, fills)
+            await self._record(
+                session, effects, prepared.broadcast.id, prepared.sends, prepared.fills
+            )
         await effects.flush(self.bus)
-        return handled, None
+
+    async def _launch(self, session: AsyncSession, prepared: _Batch) -> list[_Send]:
+        by_row = {send.row.id: send for send in prepared.sends}
+        launched = await repository.launch(
+            session, prepared.broadcast.id, list(by_row), self.worker_id, utcnow()
+        )
+        sends = [by_row[i] for i in launched if i in by_row]
+        await outbox.launch_direct(session, [s.outbound_id for s in sends])
+        for send in sends:
+            send.row.status = "sending"
+            send.row.attempts += 1
+        return sends
 
     # --- step 1 ------------------------------------------------------------------------
 
     async def _claim(
         self, session: AsyncSession, effects: Effects, broadcast_id: int
-    ) -> tuple[Broadcast, list[_Send], int, bool] | float | None:
+    ) -> _Batch | float | None:
         now = utcnow()
         broadcast = await repository.broadcast(session, None, broadcast_id, lock=True)
         if broadcast is None:
@@ -177,7 +259,11 @@ class BroadcastRunner:
         if broadcast.next_batch_at is not None and broadcast.next_batch_at > now:
             return (broadcast.next_batch_at - now).total_seconds()
         pacer = Pacer(broadcast.batch_size, broadcast.pause_seconds, broadcast.jitter_seconds)
-        room = pacer.room(broadcast.batch_taken, self.claim_batch)
+        claim_batch = self.claim_batch
+        if broadcast.max_per_second:  # a capped batch must be sent well within its lease
+            fits = int(broadcast.max_per_second * self.lease_seconds / 4)
+            claim_batch = max(1, min(claim_batch, fits))
+        room = pacer.room(broadcast.batch_taken, claim_batch)
         ids = await repository.claim(
             session, broadcast.id, self.worker_id, room, self.lease_seconds, now
         )
@@ -194,8 +280,9 @@ class BroadcastRunner:
             broadcast.next_batch_at = now + timedelta(seconds=self.lease_seconds)
         rows = await repository.recipients(session, ids)
         sends = await self._prepare(session, broadcast, accounts, rows, now)
+        await repository.write_recipients(session, rows)
         _announce(effects, broadcast)
-        return broadcast, sends, len(rows), fills
+        return _Batch(broadcast, sends, len(rows), fills)
 
     async def _accounts(self, session: AsyncSession, broadcast: Broadcast) -> dict[int, Account]:
         found = {a.id: a for a in await channels.list_accounts(session, broadcast.workspace_id)}
@@ -287,7 +374,7 @@ class BroadcastRunner:
                 }
             )
         # A pending recipient whose send is "unknown" was put back by the seller (resend).
-        allowed = await outbox.begin_direct(session, pending, resend_unknown=True)
+        allowed = await outbox.prepare_direct(session, pending, resend_unknown=True)
         ready: list[_Send] = []
         for send in sends:
             outbound_id = allowed.get(send.key)
@@ -296,9 +383,7 @@ class BroadcastRunner:
                 continue
             send.outbound_id = outbound_id
             send.row.outbound_id = outbound_id
-            send.row.status = "sending"
-            send.row.attempts += 1
-            send.row.updated_at = now
+            send.row.updated_at = now  # still "pending", claimed: launched in step 2
             ready.append(send)
         return ready
 
@@ -358,20 +443,32 @@ class BroadcastRunner:
 
     # --- step 2 ------------------------------------------------------------------------
 
-    async def _send_all(self, broadcast: Broadcast, sends: list[_Send]) -> None:
-        gate = asyncio.Semaphore(self.concurrency)
+    async def _send_all(self, broadcast: Broadcast, sends: list[_Send]) -> list[asyncio.Task[None]]:
+        """Tokens are taken in order by this one loop (the broadcast's cap, then the
+        account's shared limit), and each request then runs on its own, up to `concurrency`
+        at once: a slow platform answer never holds back the pace. Returns once every
+        request is started; the caller awaits the returned tasks."""
+        in_flight = asyncio.Semaphore(self.concurrency)
         cap = per_second_limit(broadcast.max_per_second) if broadcast.max_per_second else None
+        requests: list[asyncio.Task[None]] = []
 
-        async def one(send: _Send) -> None:
-            async with gate:
-                send.started = utcnow()
-                send.result = await self._send(broadcast.id, cap, send)
+        async def request(send: _Send) -> None:
+            try:
+                send.result = await self._request(send)
+            finally:
+                in_flight.release()
 
-        await asyncio.gather(*(one(s) for s in sends))
+        for send in sends:
+            await in_flight.acquire()
+            refused = await self._tokens(broadcast.id, cap, send)
+            if refused is not None:
+                send.result = refused
+                in_flight.release()
+                continue
+            requests.append(asyncio.create_task(request(send)))
+        return requests
 
-    async def _send(
-        self, broadcast_id: int, cap: str | None, send: _Send
-    ) -> SendResult | SendError:
+    async def _tokens(self, broadcast_id: int, cap: str | None, send: _Send) -> SendError | None:
         if cap and not await self.limiter.acquire(cap, "broadcast", str(broadcast_id), max_wait=60):
             return SendError("retry", "local_rate_limit", "the broadcast's own cap: later")
         account = send.account
@@ -379,9 +476,14 @@ class BroadcastRunner:
             account_limit(account.kind, send.envelope.content), "send", str(account.id), max_wait=30
         ):
             return SendError("retry", "local_rate_limit", "the channel account's limit: later")
+        return None
+
+    async def _request(self, send: _Send) -> SendResult | SendError:
+        account = send.account
         adapter = self.adapters.get(account.kind)
         if adapter is None:
             return SendError("failed", "no_adapter", f"no adapter for {account.kind}")
+        send.started = utcnow()  # after the limits: when the request really starts
         try:
             return await adapter.send(account, send.envelope)
         except SendError as exc:
@@ -406,13 +508,15 @@ class BroadcastRunner:
         broadcast = await repository.broadcast(session, None, broadcast_id, lock=True)
         if broadcast is None:
             return
-        rows = {r.id: r for r in await repository.recipients(session, [s.row.id for s in sends])}
+        current = await repository.statuses(session, [s.row.id for s in sends])
         finished: list[DirectOutcome] = []
+        written: list[BroadcastRecipient] = []
         for send in sends:
-            row = rows.get(send.row.id)
+            row = send.row  # detached since step 1: written back below in one statement
             result = send.result
-            if row is None or row.status != "sending" or result is None:
+            if current.get(row.id) != "sending" or result is None:
                 continue
+            written.append(row)
             if isinstance(result, SendResult):
                 finished.append(DirectOutcome(send.outbound_id, send.started or now, result, True))
                 row.status, row.external_id, row.sent_at = "sent", result.external_id, now
@@ -422,6 +526,7 @@ class BroadcastRunner:
                 continue
             finished.append(await self._failed(session, effects, broadcast, row, send, result, now))
         await outbox.finish_direct(session, effects, finished)
+        await repository.write_recipients(session, written, only_if="sending")
         if fills:
             pacer = Pacer(broadcast.batch_size, broadcast.pause_seconds, broadcast.jitter_seconds)
             broadcast.next_batch_at = pacer.next_batch_at(now, self._rng)

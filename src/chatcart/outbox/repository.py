@@ -121,6 +121,16 @@ async def statuses_locked(session: AsyncSession, ids: list[int]) -> dict[int, tu
     }
 
 
+async def set_status(session: AsyncSession, ids: list[int], old: str, new: str) -> None:
+    if ids:
+        await session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids), OutboundMessage.status == old)
+            .values(status=new)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def update_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Update rows by primary key (ORM bulk UPDATE: one executemany per column set)."""
     if rows:

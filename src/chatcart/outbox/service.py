@@ -249,28 +249,28 @@ async def is_ours(session: AsyncSession, channel_account_id: int, key_or_mid: st
 
 
 # --- sends made by their owner, at most once (broadcasts) --------------------------------
-# The caller sends itself, with its own pacing, between two transactions: `begin_direct`
-# marks the row "sending" and commits; `finish_direct` records the outcome. The dispatcher
-# never claims these rows (it takes "queued" only), so a crash between the two leaves the
-# row "sending", and the owner marks it "unknown" (`mark_unknown`) instead of sending again.
-# "held" is a row waiting for its owner's next attempt.
+# The caller sends itself, with its own pacing: `prepare_direct` writes the rows "held"
+# (prepared, not in flight); `launch_direct` marks them "sending" and commits just before the
+# requests; `finish_direct` records the outcomes. The dispatcher never claims these rows (it
+# takes "queued" only), so a crash during the requests leaves rows "sending", and the owner
+# marks them "unknown" (`mark_unknown`) instead of sending again; a row still "held" was never
+# sent and may be prepared again.
 
-DIRECT_RESENDABLE = frozenset({"held"})
 
-
-async def begin_direct(
+async def prepare_direct(
     session: AsyncSession, rows: list[dict[str, Any]], *, resend_unknown: bool = False
 ) -> dict[str, int]:
-    """Mark these sends "sending" (rows: the `enqueue` values, with idempotency_key).
+    """Write these sends "held" (rows: the `enqueue` values, with idempotency_key).
 
-    Returns {idempotency_key: outbound id} of the sends the caller may make now: new keys,
-    and keys waiting for another attempt ("held"; "unknown" too when `resend_unknown`).
-    A key already sent, failed or in flight is left out: never sent twice."""
+    Returns {idempotency_key: outbound id} of the sends the caller may make: new keys, keys
+    still "held" (never sent, or waiting for another attempt), and "unknown" ones when
+    `resend_unknown` (the seller's choice). A key already sent, failed or in flight is left
+    out: never sent twice."""
     now = utcnow()
     values = [
         {
             **row,
-            "status": "sending",
+            "status": "held",
             "next_attempt_at": now,
             "recipient_kind": row.get("recipient_kind", "id"),
             "written_by": row.get("written_by", "bot"),
@@ -279,14 +279,19 @@ async def begin_direct(
     ]
     inserted = await repository.insert_many_once(session, values)
     missing = [row["idempotency_key"] for row in rows if row["idempotency_key"] not in inserted]
-    allowed = DIRECT_RESENDABLE | ({"unknown"} if resend_unknown else set())
+    allowed = {"held", "unknown"} if resend_unknown else {"held"}
     by_key = {row["idempotency_key"]: row for row in rows}
     for key, existing in (await repository.by_keys(session, missing)).items():
         if existing.status in allowed:
-            existing.status = "sending"
+            existing.status = "held"
             existing.content = by_key[key]["content"]
             inserted[key] = existing.id
     return inserted
+
+
+async def launch_direct(session: AsyncSession, outbound_ids: list[int]) -> None:
+    """ "held" -> "sending": commit this before the requests go out."""
+    await repository.set_status(session, outbound_ids, "held", "sending")
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +305,7 @@ class DirectOutcome:
 async def finish_direct(
     session: AsyncSession, effects: Effects, outcomes: list[DirectOutcome]
 ) -> dict[int, str]:
-    """Record the outcomes of `begin_direct` sends: "sent", "failed", or "held" (the owner
+    """Record the outcomes of `launch_direct` sends: "sent", "failed", or "held" (the owner
     tries again later). Rows not in flight are left out. A batch is one locking read, one
     executemany of updates and one of attempt rows (the broadcast hot path)."""
     current = await repository.statuses_locked(session, [o.outbound_id for o in outcomes])
