@@ -294,16 +294,26 @@ async def _ledger(
 
 @router.get("/{broadcast_id}/progress", response_class=HTMLResponse)
 async def progress(
-    request: Request, principal: AdminPrincipal, session: DbSession, broadcast_id: int
+    request: Request,
+    principal: AdminPrincipal,
+    session: DbSession,
+    broadcast_id: int,
+    was: Annotated[str | None, Query(max_length=12)] = None,
 ) -> HTMLResponse:
-    """The progress bar alone (polled by the page while the broadcast runs)."""
+    """The progress bar alone (polled by the page while the broadcast runs). When the
+    status changed since the page was drawn, the whole page reloads (its buttons and
+    ledger follow the new status)."""
     ws = principal.workspace_id
+    row = await broadcasts.get(session, ws, broadcast_id)
     context = {
-        "b": await broadcasts.get(session, ws, broadcast_id),
+        "b": row,
         "progress": await broadcasts.progress(session, ws, broadcast_id),
         "labels": LABELS,
     }
-    return render(request, "_broadcast_progress.html", context)
+    response = render(request, "_broadcast_progress.html", context)
+    if was is not None and was != row.status:
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @router.get("/{broadcast_id}/ledger", response_class=HTMLResponse)
