@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -19,7 +19,13 @@ from chatcart.broadcasts.service import BroadcastRunner
 from chatcart.broadcasts.spintext import parse, seeded_rng
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
-from chatcart.models import BroadcastRecipient, ContactIdentity, OutboundMessage
+from chatcart.models import (
+    BroadcastRecipient,
+    ContactIdentity,
+    Conversation,
+    Message,
+    OutboundMessage,
+)
 from chatcart.runtime import Runtime
 from tests.broadcasts.world import PAGE, World, psid, sandbox_world
 
@@ -283,3 +289,47 @@ async def test_a_batch_prepared_but_not_launched_at_a_crash_is_simply_sent(
     progress = await world.progress(created.id)
     assert (progress.sent, progress.unknown) == (5, 0)
     assert set(world.accepted_by_user().values()) == {1}
+
+
+async def test_the_report_counts_replies_and_quick_reply_taps(world: World) -> None:
+    ids = await world.add_people(4, window_hours=1)
+    async with transaction(world.rt.sessions) as session:
+        made = await broadcasts.create(
+            session,
+            world.shop.workspace_id,
+            BroadcastCreate(
+                name="Hỏi ý kiến",
+                channel_account_ids=[world.account_id],
+                segment_id=await world.segment(),
+                text="Bạn thích mẫu nào?",
+                quick_replies=["Mẫu A", "Mẫu B"],
+                purpose=BroadcastPurpose.PROMOTION,
+            ),
+        )
+    await world.start(made.id)
+    await run_to_end(world, made.id, runner(world))
+    (record,) = world.graph.sends(PAGE, psid(0))
+    assert [q["title"] for q in record.request["message"]["quick_replies"]] == ["Mẫu A", "Mẫu B"]
+    async with transaction(world.rt.sessions) as session:
+        identities = {
+            i.contact_id: i for i in (await session.scalars(select(ContactIdentity))).all()
+        }
+        later = datetime.now(UTC) + timedelta(seconds=5)
+        for n, (contact_id, payload) in enumerate([(ids[0], f"bc:{made.id}:qr:1"), (ids[1], None)]):
+            identity = identities[contact_id]
+            conversation = Conversation(
+                workspace_id=world.shop.workspace_id, contact_id=contact_id,
+                channel_account_id=world.account_id, identity_id=identity.id,
+            )  # fmt: skip
+            session.add(conversation)
+            await session.flush()
+            session.add(
+                Message(
+                    workspace_id=world.shop.workspace_id, conversation_id=conversation.id,
+                    direction="in", sender="contact", text=f"reply {n}", created_at=later,
+                    content={"payload": payload} if payload else {},
+                )
+            )  # fmt: skip
+    async with world.rt.sessions() as session:
+        report = await broadcasts.report(session, world.shop.workspace_id, made.id)
+    assert (report.recipients, report.reached, report.replied, report.clicked) == (4, 4, 2, 1)

@@ -24,6 +24,7 @@ from chatcart.broadcasts.schemas import (
     LedgerRow,
     PlanOut,
     Preview,
+    Report,
     Throttle,
 )
 from chatcart.config import ConfigError, get_settings
@@ -365,6 +366,25 @@ app.command("resend-unknown")(
         "Send again to recipients in flight at a crash (some may get it twice).",
     )
 )
+
+
+@app.command("report")
+def report(broadcast_id: BroadcastId, workspace: Workspace) -> None:
+    """Reach, delivered, read, replied, quick replies tapped."""
+
+    async def work(runtime: Runtime) -> Report:
+        ws = await _workspace_id(runtime, workspace)
+        async with runtime.sessions() as session:
+            return await broadcasts.report(session, ws, broadcast_id)
+
+    out = _run(work)
+    table = Table("recipients", "reached", "delivered", "read", "replied", "tapped", "skipped",
+                  "failed", "unknown")  # fmt: skip
+    table.add_row(
+        *(str(v) for v in (out.recipients, out.reached, out.delivered, out.read, out.replied,
+                           out.clicked, out.skipped, out.failed, out.unknown))
+    )  # fmt: skip
+    console.print(table)
 
 
 @app.command("ledger")

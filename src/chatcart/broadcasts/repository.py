@@ -30,7 +30,9 @@ from chatcart.models import (
     ContactConsent,
     ContactFieldValue,
     ContactIdentity,
+    Conversation,
     FieldDefinition,
+    Message,
     OptinToken,
     OutboundMessage,
 )
@@ -478,3 +480,24 @@ async def has_open(session: AsyncSession, broadcast_id: int) -> bool:
         .limit(1)
     )
     return await session.scalar(query) is not None
+
+
+async def responses(session: AsyncSession, broadcast_id: int) -> tuple[int, int]:
+    """(replied, clicked): sent recipients who wrote after the send on that channel, and
+    those who tapped one of the broadcast's quick replies."""
+    R = BroadcastRecipient
+    base = (
+        select(func.count(func.distinct(R.id)))
+        .select_from(R)
+        .join(Conversation, Conversation.identity_id == R.identity_id)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(
+            R.broadcast_id == broadcast_id,
+            R.sent_at.is_not(None),
+            Message.direction == "in",
+            Message.created_at > R.sent_at,
+        )
+    )
+    replied = int(await session.scalar(base) or 0)
+    tapped = base.where(Message.content["payload"].as_string().like(f"bc:{broadcast_id}:qr:%"))
+    return replied, int(await session.scalar(tapped) or 0)

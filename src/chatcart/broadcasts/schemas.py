@@ -168,3 +168,18 @@ class Preview(BaseModel):
 
     variants: int
     samples: list[str]
+
+
+class Report(BaseModel):
+    """After (or during) the run: reach and what people did with the message."""
+
+    broadcast_id: int
+    recipients: int
+    reached: int  # sent, delivered or read
+    delivered: int  # delivered or read
+    read: int
+    replied: int  # wrote back after the send
+    clicked: int  # tapped one of its quick replies
+    skipped: int
+    failed: int
+    unknown: int

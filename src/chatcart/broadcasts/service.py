@@ -28,6 +28,7 @@ from chatcart.broadcasts.schemas import (
     PlanOut,
     Preview,
     Progress,
+    Report,
     RuleCount,
 )
 from chatcart.broadcasts.spintext import SpinSyntaxError, Template, parse, seeded_rng
@@ -50,6 +51,7 @@ __all__ = [
     "plan",
     "preview",
     "progress",
+    "report",
     "resend_unknown",
     "resume",
     "retry_failed",
@@ -347,6 +349,26 @@ async def progress(session: AsyncSession, workspace_id: int, broadcast_id: int) 
         eta_seconds=pending / rate if rate and row.status == "running" else None,
         pause_reason=row.pause_reason,
         paused_by=row.paused_by,
+    )
+
+
+async def report(session: AsyncSession, workspace_id: int, broadcast_id: int) -> Report:
+    row = await _row(session, workspace_id, broadcast_id)
+    counts = await repository.status_counts(session, row.id)
+    replied, clicked = await repository.responses(session, row.id)
+    read = counts.get("read", 0)
+    delivered = counts.get("delivered", 0) + read
+    return Report(
+        broadcast_id=row.id,
+        recipients=sum(counts.values()),
+        reached=counts.get("sent", 0) + delivered,
+        delivered=delivered,
+        read=read,
+        replied=replied,
+        clicked=clicked,
+        skipped=counts.get("skipped", 0),
+        failed=counts.get("failed", 0),
+        unknown=counts.get("unknown", 0),
     )
 
 

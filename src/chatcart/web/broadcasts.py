@@ -267,6 +267,9 @@ async def detail(
         **await _base(session, principal),
         "b": row,
         "progress": await broadcasts.progress(session, ws, broadcast_id),
+        "report": await broadcasts.report(session, ws, broadcast_id)
+        if row.started_at is not None
+        else None,
         "plan": await broadcasts.plan(session, ws, broadcast_id)
         if row.status in {"draft", "scheduled"}
         else None,
