@@ -1,12 +1,14 @@
 """make bench: every bench, each printing figures as ratios against a bare baseline measured
 in the same run (never pass/fail on time).
 
-    python -m bench                   widget spine, webhooks, segments, flows, then catalog
+    python -m bench                   every bench below, in this order
     python -m bench widget [opts]     the widget spine only (bench/widget.py)
     python -m bench webhook [opts]    webhook ack and webhook -> reply (bench/webhook.py)
     python -m bench segments [opts]   1M contacts: a segment vs hand SQL (bench/segments.py)
     python -m bench flows [opts]      trigger matching + one flow step (bench/flows.py)
     python -m bench catalog [opts]    50k products: search vs a bare FTS query (bench/catalog.py)
+    python -m bench broadcast [opts]  1M recipients: snapshot, dispatch, memory, pacing
+                                      (bench/broadcast.py)
 
 `--postgres` with no subcommand runs every bench on PostgreSQL + Redis.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog, flows, segments, webhook, widget
+from bench import broadcast, catalog, flows, segments, webhook, widget
 
 BENCHES = {
     "widget": widget.run,
@@ -23,6 +25,7 @@ BENCHES = {
     "segments": segments.run,
     "flows": flows.run,
     "catalog": catalog.run,
+    "broadcast": broadcast.run,
 }
 
 

@@ -1,5 +1,5 @@
 """The `chatcart` command: serve, worker, db, workspace, user, token, channels, demo, contacts,
-flows (cli_flows.py)."""
+catalog, broadcast, flows (cli_flows.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatcart import __version__, migrate
 from chatcart.auth import service as auth
 from chatcart.auth.schemas import Role, UserCreate
+from chatcart.broadcasts.cli import app as broadcast_app
 from chatcart.catalog import service as catalog
 from chatcart.catalog.schemas import ImportFormat, ImportReport, ProductQuery, RowProblem
 from chatcart.channels import service as channels
@@ -55,6 +56,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(sandbox_app, name="sandbox")
 catalog_app = typer.Typer(help="The product catalog: import, search.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(broadcast_app, name="broadcast")
 
 console = Console()
 err = Console(stderr=True)

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     worker_batch_size: int = 50
     claim_seconds: int = 60
     outbox_max_attempts: int = 5
+    # Broadcasts: recipients taken per claim, sends in flight at once per worker.
+    broadcast_claim_batch: int = Field(default=200, ge=1)
+    broadcast_concurrency: int = Field(default=50, ge=1)
     inbound_max_attempts: int = 5
 
     # Login throttling: after this many failures per email+address, each attempt waits longer.

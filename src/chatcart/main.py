@@ -27,6 +27,7 @@ from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
 from chatcart.web import admin, fake_messenger, public
+from chatcart.web import broadcasts as broadcast_pages
 from chatcart.web import catalog as catalog_pages
 from chatcart.web import contacts as contacts_pages
 from chatcart.web import flows as flows_pages
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(catalog_pages.router)
     app.include_router(catalog_pages.media_router)
     app.include_router(orders_pages.router)
+    app.include_router(broadcast_pages.router)
     app.include_router(webchat.router)
     app.include_router(webhooks.router)
 

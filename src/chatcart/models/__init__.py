@@ -1,6 +1,7 @@
 """All ORM tables, one module per aggregate, one metadata (Base.metadata)."""
 
 from chatcart.models.base import Base
+from chatcart.models.broadcast import Broadcast, BroadcastRecipient
 from chatcart.models.catalog import (
     Category,
     Product,
@@ -34,6 +35,8 @@ from chatcart.models.workspace import Workspace
 __all__ = [
     "ApiToken",
     "Base",
+    "Broadcast",
+    "BroadcastRecipient",
     "Category",
     "ChannelAccount",
     "Contact",

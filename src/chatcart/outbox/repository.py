@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert as insert_plain
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatcart.models import OutboundMessage
+from chatcart.models import DeliveryAttempt, OutboundMessage
 
 
 async def by_key(session: AsyncSession, idempotency_key: str) -> OutboundMessage | None:
@@ -89,3 +90,65 @@ async def sent_by_us(session: AsyncSession, channel_account_id: int, key_or_mid:
         .limit(1)
     )
     return found is not None
+
+
+async def insert_many_once(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert many outbound rows (executemany of one cached statement); keys already taken
+    are left alone. Returns {idempotency_key: id} of the rows inserted now."""
+    if not rows:
+        return {}
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(OutboundMessage)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboundMessage.idempotency_key, OutboundMessage.id)
+    )
+    result = await session.execute(statement, rows)
+    return {key: id_ for key, id_ in result.all()}
+
+
+async def statuses_locked(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, int]]:
+    """(status, attempts) of these rows, locked for this transaction, in one query."""
+    if not ids:
+        return {}
+    query = select(OutboundMessage.id, OutboundMessage.status, OutboundMessage.attempts).where(
+        OutboundMessage.id.in_(ids)
+    )
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return {
+        id_: (status, attempts) for id_, status, attempts in (await session.execute(query)).all()
+    }
+
+
+async def set_status(session: AsyncSession, ids: list[int], old: str, new: str) -> None:
+    if ids:
+        await session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids), OutboundMessage.status == old)
+            .values(status=new)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def update_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Update rows by primary key (ORM bulk UPDATE: one executemany per column set)."""
+    if rows:
+        await session.execute(update(OutboundMessage), rows)
+
+
+async def insert_attempts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert_plain(DeliveryAttempt), rows)
+
+
+async def by_keys(session: AsyncSession, keys: list[str]) -> dict[str, OutboundMessage]:
+    if not keys:
+        return {}
+    query = (
+        select(OutboundMessage)
+        .where(OutboundMessage.idempotency_key.in_(keys))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.idempotency_key: row for row in (await session.scalars(query)).all()}

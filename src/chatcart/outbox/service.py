@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -245,3 +246,134 @@ async def apply_receipt(
 async def is_ours(session: AsyncSession, channel_account_id: int, key_or_mid: str) -> bool:
     """Is this echo one of our own sends (by idempotency key in metadata, or by mid)?"""
     return await repository.sent_by_us(session, channel_account_id, key_or_mid)
+
+
+# --- sends made by their owner, at most once (broadcasts) --------------------------------
+# The caller sends itself, with its own pacing: `prepare_direct` writes the rows "held"
+# (prepared, not in flight); `launch_direct` marks them "sending" and commits just before the
+# requests; `finish_direct` records the outcomes. The dispatcher never claims these rows (it
+# takes "queued" only), so a crash during the requests leaves rows "sending", and the owner
+# marks them "unknown" (`mark_unknown`) instead of sending again; a row still "held" was never
+# sent and may be prepared again.
+
+
+async def prepare_direct(
+    session: AsyncSession, rows: list[dict[str, Any]], *, resend_unknown: bool = False
+) -> dict[str, int]:
+    """Write these sends "held" (rows: the `enqueue` values, with idempotency_key).
+
+    Returns {idempotency_key: outbound id} of the sends the caller may make: new keys, keys
+    still "held" (never sent, or waiting for another attempt), and "unknown" ones when
+    `resend_unknown` (the seller's choice). A key already sent, failed or in flight is left
+    out: never sent twice."""
+    now = utcnow()
+    values = [
+        {
+            **row,
+            "status": "held",
+            "next_attempt_at": now,
+            "recipient_kind": row.get("recipient_kind", "id"),
+            "written_by": row.get("written_by", "bot"),
+        }
+        for row in rows
+    ]
+    inserted = await repository.insert_many_once(session, values)
+    missing = [row["idempotency_key"] for row in rows if row["idempotency_key"] not in inserted]
+    allowed = {"held", "unknown"} if resend_unknown else {"held"}
+    by_key = {row["idempotency_key"]: row for row in rows}
+    for key, existing in (await repository.by_keys(session, missing)).items():
+        if existing.status in allowed:
+            existing.status = "held"
+            existing.content = by_key[key]["content"]
+            inserted[key] = existing.id
+    return inserted
+
+
+async def launch_direct(session: AsyncSession, outbound_ids: list[int]) -> None:
+    """ "held" -> "sending": commit this before the requests go out."""
+    await repository.set_status(session, outbound_ids, "held", "sending")
+
+
+@dataclass(frozen=True, slots=True)
+class DirectOutcome:
+    outbound_id: int
+    started_at: datetime
+    result: SendResult | SendError
+    final: bool  # on an error: the owner will not try again
+
+
+async def finish_direct(
+    session: AsyncSession, effects: Effects, outcomes: list[DirectOutcome]
+) -> dict[int, str]:
+    """Record the outcomes of `launch_direct` sends: "sent", "failed", or "held" (the owner
+    tries again later). Rows not in flight are left out. A batch is one locking read, one
+    executemany of updates and one of attempt rows (the broadcast hot path)."""
+    current = await repository.statuses_locked(session, [o.outbound_id for o in outcomes])
+    now = utcnow()
+    statuses: dict[int, str] = {}
+    updates: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        found = current.get(outcome.outbound_id)
+        if found is None or found[0] != "sending":
+            continue
+        number = found[1] + 1
+        result = outcome.result
+        attempt: dict[str, Any] = {
+            "outbound_message_id": outcome.outbound_id,
+            "number": number,
+            "started_at": outcome.started_at,
+            "finished_at": now,
+        }
+        if isinstance(result, SendResult):
+            status = "sent"
+            updates.append(
+                {
+                    "id": outcome.outbound_id,
+                    "status": status,
+                    "attempts": number,
+                    "external_id": result.external_id,
+                    "sent_at": now,
+                    "error_code": None,
+                    "error_message": None,
+                }
+            )
+            attempt |= {
+                "outcome": "sent",
+                "response": result.response,
+                "error_code": None,
+                "error_message": None,
+            }
+        else:
+            status = "failed" if outcome.final else "held"
+            updates.append(
+                {
+                    "id": outcome.outbound_id,
+                    "status": status,
+                    "attempts": number,
+                    "external_id": None,
+                    "sent_at": None,
+                    "error_code": result.code,
+                    "error_message": result.message,
+                }
+            )
+            attempt |= {
+                "outcome": "failed" if outcome.final else "retry",
+                "response": result.response or None,
+                "error_code": result.code,
+                "error_message": result.message,
+            }
+        attempts.append(attempt)
+        statuses[outcome.outbound_id] = status
+    await repository.update_many(session, updates)
+    await repository.insert_attempts(session, attempts)
+    return statuses
+
+
+async def mark_unknown(session: AsyncSession, outbound_ids: list[int]) -> None:
+    """In flight when its sender stopped: the platform may or may not have it."""
+    for row in (await repository.locked_many(session, outbound_ids)).values():
+        if row.status == "sending":
+            row.status = "unknown"
+            row.error_code = "unknown"
+            row.error_message = "the sender stopped during the send; it may or may not have arrived"

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from chatcart.broadcasts.service import BroadcastRunner
 from chatcart.channels import service as channels
 from chatcart.channels.base import AccountRef, ParseError
 from chatcart.channels.schemas import ClaimedInbound
@@ -57,6 +58,18 @@ class Worker:
             max_attempts=settings.outbox_max_attempts,
             limiter=runtime.limiter,
         )
+        self.broadcasts = BroadcastRunner(
+            sessions=runtime.sessions,
+            bus=runtime.bus,
+            secrets=runtime.secrets,
+            adapters=runtime.adapters,
+            worker_id=self.id,
+            limiter=runtime.limiter,
+            claim_batch=settings.broadcast_claim_batch,
+            lease_seconds=settings.claim_seconds,
+            max_attempts=settings.outbox_max_attempts,
+            concurrency=settings.broadcast_concurrency,
+        )
         self._stopping = asyncio.Event()
         self._accounts: dict[int, tuple[AccountRef, float]] = {}
 
@@ -71,6 +84,7 @@ class Worker:
                 "flows", self.flows_once, poll=max(5.0, self.rt.settings.worker_poll_seconds)
             ),
             self._holds_loop(),
+            self._loop("broadcasts", self.broadcasts.run_once),
         )
 
     async def _holds_loop(self) -> None:

@@ -1,0 +1,503 @@
+"""The broadcasts room's queries (only this module builds them)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.models import (
+    Broadcast,
+    BroadcastRecipient,
+    Contact,
+    ContactConsent,
+    ContactFieldValue,
+    ContactIdentity,
+    Conversation,
+    FieldDefinition,
+    Message,
+    OptinToken,
+    OutboundMessage,
+)
+
+
+def _sqlite(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+async def broadcast(
+    session: AsyncSession, workspace_id: int | None, broadcast_id: int, *, lock: bool = False
+) -> Broadcast | None:
+    query = select(Broadcast).where(Broadcast.id == broadcast_id)
+    if workspace_id is not None:
+        query = query.where(Broadcast.workspace_id == workspace_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(query)
+
+
+async def broadcasts_of(session: AsyncSession, workspace_id: int) -> Sequence[Broadcast]:
+    query = (
+        select(Broadcast)
+        .where(Broadcast.workspace_id == workspace_id)
+        .order_by(Broadcast.id.desc())
+    )
+    return (await session.scalars(query)).all()
+
+
+async def runnable_ids(session: AsyncSession, now: datetime) -> list[int]:
+    """Broadcasts with work: running ones, scheduled ones that are due, and ones paused
+    for a reconnect (they resume themselves)."""
+    query = select(Broadcast.id).where(
+        or_(
+            Broadcast.status == "running",
+            and_(Broadcast.status == "scheduled", Broadcast.scheduled_at <= now),
+            and_(Broadcast.status == "paused", Broadcast.paused_by == "reauth"),
+        )
+    )
+    return list((await session.scalars(query.order_by(Broadcast.id))).all())
+
+
+async def freeze(
+    session: AsyncSession, broadcast_id: int, audience: Select[Any], at: datetime
+) -> int:
+    """The audience into recipient rows, in ONE INSERT ... SELECT (unique per contact)."""
+    members = audience.subquery()
+    contact_id = next(iter(members.c))
+    source = select(
+        literal(broadcast_id), contact_id, literal("pending"), literal(at), literal(0)
+    ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT
+    insert = sqlite_insert if _sqlite(session) else pg_insert
+    statement = (
+        insert(BroadcastRecipient)
+        .from_select(
+            ["broadcast_id", "contact_id", "status", "next_attempt_at", "attempts"], source
+        )
+        .on_conflict_do_nothing(index_elements=["broadcast_id", "contact_id"])
+    )
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def claim(
+    session: AsyncSession,
+    broadcast_id: int,
+    worker_id: str,
+    limit: int,
+    lease_seconds: float,
+    now: datetime,
+) -> list[int]:
+    """Due pending recipients of one broadcast, claimed (FOR UPDATE SKIP LOCKED on PG)."""
+    R = BroadcastRecipient
+    query = (
+        select(R.id)
+        .where(
+            R.broadcast_id == broadcast_id,
+            R.status == "pending",
+            R.next_attempt_at <= now,
+            or_(R.claimed_until.is_(None), R.claimed_until < now),
+        )
+        .order_by(R.next_attempt_at, R.id)
+        .limit(limit)
+    )
+    if not _sqlite(session):
+        query = query.with_for_update(skip_locked=True)
+    ids = list((await session.scalars(query)).all())
+    if ids:
+        await session.execute(
+            update(R)
+            .where(R.id.in_(ids))
+            .values(claimed_by=worker_id, claimed_until=now + timedelta(seconds=lease_seconds))
+        )
+    return ids
+
+
+async def recipients(session: AsyncSession, ids: list[int]) -> list[BroadcastRecipient]:
+    if not ids:
+        return []
+    query = (
+        select(BroadcastRecipient)
+        .where(BroadcastRecipient.id.in_(ids))
+        .order_by(BroadcastRecipient.id)
+        .execution_options(populate_existing=True)
+    )
+    if not _sqlite(session):
+        query = query.with_for_update()
+    return list((await session.scalars(query)).all())
+
+
+def Table_of(model: type[BroadcastRecipient]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_WRITTEN = (
+    "status",
+    "next_attempt_at",
+    "attempts",
+    "claimed_by",
+    "claimed_until",
+    "channel_account_id",
+    "identity_id",
+    "rule",
+    "reason",
+    "rendered",
+    "outbound_id",
+    "external_id",
+    "error_code",
+    "error_message",
+    "sent_at",
+    "updated_at",
+)
+
+
+async def write_recipients(
+    session: AsyncSession, rows: Sequence[BroadcastRecipient], *, only_if: str | None = None
+) -> None:
+    """Write these rows' state with one executemany UPDATE (the run's hot path: no unit of
+    work per row), then detach them from the session. `only_if`: only rows still in this
+    status are written (another hand may have moved them meanwhile)."""
+    if not rows:
+        return
+    table = Table_of(BroadcastRecipient)
+    statement = update(table).where(table.c.id == bindparam("b_id"))
+    if only_if is not None:
+        statement = statement.where(table.c.status == only_if)
+    statement = statement.values({name: bindparam(f"b_{name}") for name in _WRITTEN})
+    await session.execute(
+        statement,
+        [
+            {"b_id": row.id, **{f"b_{name}": getattr(row, name) for name in _WRITTEN}}
+            for row in rows
+        ],
+    )
+    for row in rows:
+        if row in session:
+            session.expunge(row)
+
+
+async def launch(
+    session: AsyncSession, broadcast_id: int, ids: list[int], worker_id: str, now: datetime
+) -> list[int]:
+    """Prepared recipients -> "sending", if the broadcast still runs and they are still
+    ours and pending (a cancel or pause meanwhile keeps them back). Returns those launched."""
+    if not ids:
+        return []
+    R = BroadcastRecipient
+    running = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
+    if running != "running":
+        await session.execute(
+            update(R)
+            .where(R.id.in_(ids), R.status == "pending", R.claimed_by == worker_id)
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return []
+    result = await session.execute(
+        update(R)
+        .where(R.id.in_(ids), R.status == "pending", R.claimed_by == worker_id)
+        .values(status="sending", attempts=R.attempts + 1, updated_at=now)
+        .returning(R.id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result.all()]
+
+
+async def statuses(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    query = select(BroadcastRecipient.id, BroadcastRecipient.status).where(
+        BroadcastRecipient.id.in_(ids)
+    )
+    return {id_: status for id_, status in (await session.execute(query)).all()}
+
+
+async def stale_in_flight(
+    session: AsyncSession, broadcast_id: int, now: datetime
+) -> list[BroadcastRecipient]:
+    """Recipients left "sending" by a worker whose claim ran out (it crashed mid-send)."""
+    R = BroadcastRecipient
+    query = select(R).where(
+        R.broadcast_id == broadcast_id, R.status == "sending", R.claimed_until < now
+    )
+    if not _sqlite(session):
+        query = query.with_for_update(skip_locked=True)
+    return list((await session.scalars(query)).all())
+
+
+async def status_counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    """Recipients per ledger status; sent ones split by their receipts (delivered, read)."""
+    R, Out = BroadcastRecipient, OutboundMessage
+    query = (
+        select(R.status, Out.status, func.count())
+        .select_from(R)
+        .outerjoin(Out, Out.id == R.outbound_id)
+        .where(R.broadcast_id == broadcast_id)
+        .group_by(R.status, Out.status)
+    )
+    counts: dict[str, int] = {}
+    for own, outbound, n in (await session.execute(query)).all():
+        name = outbound if own == "sent" and outbound in {"delivered", "read"} else own
+        counts[name] = counts.get(name, 0) + int(n)
+    return counts
+
+
+async def sent_since(session: AsyncSession, broadcast_id: int, since: datetime) -> int:
+    R = BroadcastRecipient
+    query = select(func.count()).where(R.broadcast_id == broadcast_id, R.sent_at >= since)
+    return int(await session.scalar(query) or 0)
+
+
+@dataclass
+class ContactFacts:
+    """What the plan and the run need of one contact."""
+
+    contact_id: int
+    name: str
+    first_name: str | None
+    last_name: str | None
+    timezone: str | None
+    identities: list[ContactIdentity] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    unsubscribed: bool = False
+    last_broadcast_at: datetime | None = None
+
+
+async def facts(
+    session: AsyncSession,
+    workspace_id: int,
+    contact_ids: list[int],
+    account_ids: list[int],
+    *,
+    field_keys: Sequence[str] = (),
+    cap_since: datetime | None = None,
+    broadcast_id: int | None = None,
+) -> dict[int, ContactFacts]:
+    """The facts of a batch of contacts, one query per kind of fact."""
+    if not contact_ids:
+        return {}
+    found: dict[int, ContactFacts] = {}
+    rows = await session.execute(
+        select(
+            Contact.id, Contact.name, Contact.first_name, Contact.last_name, Contact.timezone
+        ).where(Contact.workspace_id == workspace_id, Contact.id.in_(contact_ids))
+    )
+    for cid, name, first, last, tz in rows.all():
+        found[cid] = ContactFacts(cid, name or "", first, last, tz)
+    identities = await session.scalars(
+        select(ContactIdentity).where(
+            ContactIdentity.contact_id.in_(contact_ids),
+            ContactIdentity.channel_account_id.in_(account_ids),
+        )
+    )
+    for identity in identities.all():
+        if identity.contact_id in found:
+            found[identity.contact_id].identities.append(identity)
+    revoked = await session.scalars(
+        select(ContactConsent.contact_id).where(
+            ContactConsent.contact_id.in_(contact_ids),
+            ContactConsent.purpose == "marketing",
+            ContactConsent.status == "revoked",
+        )
+    )
+    for cid in revoked.all():
+        if cid in found:
+            found[cid].unsubscribed = True
+    if field_keys:
+        values = await session.execute(
+            select(ContactFieldValue, FieldDefinition.key)
+            .join(FieldDefinition, FieldDefinition.id == ContactFieldValue.field_id)
+            .where(
+                FieldDefinition.workspace_id == workspace_id,
+                FieldDefinition.key.in_(list(field_keys)),
+                ContactFieldValue.contact_id.in_(contact_ids),
+            )
+        )
+        for value, key in values.all():
+            shown = _field_text(value)
+            if shown and value.contact_id in found:
+                found[value.contact_id].fields[key] = shown
+    if cap_since is not None:
+        R = BroadcastRecipient
+        query = (
+            select(R.contact_id, func.max(R.sent_at))
+            .where(R.contact_id.in_(contact_ids), R.sent_at >= cap_since)
+            .group_by(R.contact_id)
+        )
+        if broadcast_id is not None:
+            query = query.where(R.broadcast_id != broadcast_id)
+        for cid, at in (await session.execute(query)).all():
+            if cid in found:
+                found[cid].last_broadcast_at = at
+    return found
+
+
+def _field_text(value: ContactFieldValue) -> str | None:
+    if value.value_text is not None:
+        return value.value_text
+    if value.value_number is not None:
+        number = value.value_number
+        return str(int(number)) if number == int(number) else str(number)
+    if value.value_date is not None:
+        return value.value_date.strftime("%d/%m/%Y")
+    if value.value_bool is not None:
+        return "✓" if value.value_bool else "✗"
+    return None
+
+
+async def optin_tokens(session: AsyncSession, identity_ids: list[int]) -> dict[int, OptinToken]:
+    """The newest active opt-in token per identity."""
+    if not identity_ids:
+        return {}
+    rows = await session.scalars(
+        select(OptinToken)
+        .where(OptinToken.identity_id.in_(identity_ids))
+        .order_by(OptinToken.updated_at)
+    )
+    return {row.identity_id: row for row in rows.all()}
+
+
+async def field_keys(session: AsyncSession, workspace_id: int) -> list[str]:
+    query = select(FieldDefinition.key).where(FieldDefinition.workspace_id == workspace_id)
+    return list((await session.scalars(query)).all())
+
+
+_LEDGER_COLUMNS = (
+    BroadcastRecipient.contact_id,
+    Contact.name,
+    BroadcastRecipient.status,
+    OutboundMessage.status,
+    BroadcastRecipient.channel_account_id,
+    BroadcastRecipient.rule,
+    BroadcastRecipient.reason,
+    BroadcastRecipient.rendered,
+    BroadcastRecipient.external_id,
+    BroadcastRecipient.error_code,
+    BroadcastRecipient.error_message,
+    BroadcastRecipient.attempts,
+    BroadcastRecipient.sent_at,
+    OutboundMessage.delivered_at,
+    OutboundMessage.read_at,
+    BroadcastRecipient.updated_at,
+)
+
+
+def ledger_query(broadcast_id: int, status: str | None, search: str | None) -> Select[Any]:
+    R, Out = BroadcastRecipient, OutboundMessage
+    query: Select[Any] = (
+        select(*_LEDGER_COLUMNS)  # type: ignore[assignment]
+        .join(Contact, Contact.id == R.contact_id)
+        .outerjoin(Out, Out.id == R.outbound_id)
+        .where(R.broadcast_id == broadcast_id)
+        .order_by(R.id)
+    )
+    if status in {"delivered", "read"}:
+        query = query.where(R.status == "sent", Out.status == status)
+    elif status == "sent":
+        query = query.where(R.status == "sent", Out.status == "sent")
+    elif status:
+        query = query.where(R.status == status)
+    if search:
+        query = query.where(Contact.search_text.contains(search))
+    return query
+
+
+async def ledger_page(
+    session: AsyncSession, query: Select[Any], offset: int, limit: int
+) -> Sequence[Any]:
+    rows: Sequence[Any] = (await session.execute(query.offset(offset).limit(limit))).all()
+    return rows
+
+
+async def stream(session: AsyncSession, query: Select[Any], batch: int) -> AsyncIterator[Any]:
+    result = await session.stream(query.execution_options(yield_per=batch))
+    async for row in result:
+        yield row
+
+
+async def reset(
+    session: AsyncSession, broadcast_id: int, statuses: Sequence[str], now: datetime
+) -> int:
+    """Put recipients of these statuses back to pending (retry failed / resend unknown)."""
+    R = BroadcastRecipient
+    result = await session.execute(
+        update(R)
+        .where(R.broadcast_id == broadcast_id, R.status.in_(list(statuses)))
+        .values(
+            status="pending",
+            next_attempt_at=now,
+            claimed_by=None,
+            claimed_until=None,
+            updated_at=now,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def outbound_ids_of(
+    session: AsyncSession, broadcast_id: int, statuses: Sequence[str]
+) -> list[int]:
+    R = BroadcastRecipient
+    query = select(R.outbound_id).where(
+        R.broadcast_id == broadcast_id, R.status.in_(list(statuses)), R.outbound_id.is_not(None)
+    )
+    return [i for i in (await session.scalars(query)).all() if i is not None]
+
+
+async def cancel_pending(session: AsyncSession, broadcast_id: int, now: datetime) -> int:
+    R = BroadcastRecipient
+    result = await session.execute(
+        update(R)
+        .where(R.broadcast_id == broadcast_id, R.status == "pending")
+        .values(status="cancelled", updated_at=now, claimed_by=None, claimed_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def has_open(session: AsyncSession, broadcast_id: int) -> bool:
+    R = BroadcastRecipient
+    query = (
+        select(R.id)
+        .where(R.broadcast_id == broadcast_id, R.status.in_(["pending", "sending"]))
+        .limit(1)
+    )
+    return await session.scalar(query) is not None
+
+
+async def responses(session: AsyncSession, broadcast_id: int) -> tuple[int, int]:
+    """(replied, clicked): sent recipients who wrote after the send on that channel, and
+    those who tapped one of the broadcast's quick replies."""
+    R = BroadcastRecipient
+    base = (
+        select(func.count(func.distinct(R.id)))
+        .select_from(R)
+        .join(Conversation, Conversation.identity_id == R.identity_id)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(
+            R.broadcast_id == broadcast_id,
+            R.sent_at.is_not(None),
+            Message.direction == "in",
+            Message.created_at > R.sent_at,
+        )
+    )
+    replied = int(await session.scalar(base) or 0)
+    tapped = base.where(Message.content["payload"].as_string().like(f"bc:{broadcast_id}:qr:%"))
+    return replied, int(await session.scalar(tapped) or 0)
