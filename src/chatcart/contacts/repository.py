@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from chatcart.models import (
+    ChannelAccount,
     Contact,
     ContactConsent,
     ContactEvent,
@@ -422,3 +423,93 @@ async def point_keys(session: AsyncSession, contact_id: int) -> set[tuple[str, s
         select(ContactPoint.kind, ContactPoint.value).where(ContactPoint.contact_id == contact_id)
     )
     return {(kind, value) for kind, value in rows.all()}
+
+
+# ---- the contact page (contacts/profile.py) ----------------------------------------------
+
+
+async def identities_with_accounts(
+    session: AsyncSession, contact_id: int
+) -> list[Row[ContactIdentity, str, str]]:
+    """(identity, channel kind, account name), oldest identity first."""
+    rows = await session.execute(
+        select(ContactIdentity, ChannelAccount.kind, ChannelAccount.name)
+        .join(ChannelAccount, ChannelAccount.id == ContactIdentity.channel_account_id)
+        .where(ContactIdentity.contact_id == contact_id)
+        .order_by(ContactIdentity.id)
+    )
+    return list(rows.all())
+
+
+async def points_with_channel(
+    session: AsyncSession, contact_id: int
+) -> list[Row[ContactPoint, str | None]]:
+    rows = await session.execute(
+        select(ContactPoint, ChannelAccount.kind)
+        .outerjoin(ChannelAccount, ChannelAccount.id == ContactPoint.channel_account_id)
+        .where(ContactPoint.contact_id == contact_id)
+        .order_by(ContactPoint.kind.desc(), ContactPoint.first_seen_at, ContactPoint.id)
+    )
+    return list(rows.all())
+
+
+async def consents_of(session: AsyncSession, contact_id: int) -> list[ContactConsent]:
+    rows = await session.scalars(
+        select(ContactConsent)
+        .where(ContactConsent.contact_id == contact_id)
+        .order_by(ContactConsent.purpose)
+    )
+    return list(rows.all())
+
+
+async def events_of(session: AsyncSession, contact_id: int, limit: int) -> list[ContactEvent]:
+    """The newest events first (ix_contact_event_contact_at)."""
+    rows = await session.scalars(
+        select(ContactEvent)
+        .where(ContactEvent.contact_id == contact_id)
+        .order_by(ContactEvent.at.desc(), ContactEvent.id.desc())
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def duplicates_of(
+    session: AsyncSession, workspace_id: int, contact_id: int, limit: int
+) -> list[Row[Contact, str, str]]:
+    """Live contacts sharing a valid phone or email with this one: (contact, kind, value)."""
+    mine = aliased(ContactPoint)
+    rows = await session.execute(
+        select(Contact, ContactPoint.kind, ContactPoint.value)
+        .join(ContactPoint, ContactPoint.contact_id == Contact.id)
+        .join(
+            mine,
+            and_(
+                mine.workspace_id == ContactPoint.workspace_id,
+                mine.kind == ContactPoint.kind,
+                mine.value == ContactPoint.value,
+            ),
+        )
+        .where(
+            mine.contact_id == contact_id,
+            mine.valid.is_(True),
+            ContactPoint.workspace_id == workspace_id,
+            ContactPoint.valid.is_(True),
+            ContactPoint.contact_id != contact_id,
+            Contact.workspace_id == workspace_id,
+            Contact.merged_into_id.is_(None),
+        )
+        .order_by(Contact.id)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def merged_into_this(
+    session: AsyncSession, workspace_id: int, contact_id: int
+) -> list[Contact]:
+    rows = await session.scalars(
+        select(Contact)
+        .where(Contact.workspace_id == workspace_id, Contact.merged_into_id == contact_id)
+        .order_by(Contact.id)
+    )
+    return list(rows.all())

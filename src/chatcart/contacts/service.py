@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import OptinRef
-from chatcart.contacts import book, csv_export, csv_format, csv_import, repository
+from chatcart.contacts import book, csv_export, csv_format, csv_import, profile, repository
 from chatcart.contacts import merge as merging
 from chatcart.contacts.schemas import (
     ContactOut,
@@ -241,6 +241,8 @@ fields_of = book.fields_of
 set_consent = book.set_consent
 merge = merging.merge
 merge_suggestions = merging.suggestions
+# detail(session, workspace_id, contact_id, now) -> ContactDetail: the contact page.
+detail = profile.detail
 
 
 async def field_definitions(session: AsyncSession, workspace_id: int) -> list[FieldDefinitionOut]:
