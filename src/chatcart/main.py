@@ -28,6 +28,7 @@ from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
 from chatcart.web import admin, contact_page, fake_messenger, public
 from chatcart.web import contacts as contacts_pages
+from chatcart.web import segments as segment_pages
 from chatcart.web.session import LoginRequired
 from chatcart.web.templating import render
 from chatcart.worker.loops import Worker
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(admin.router)
     app.include_router(contacts_pages.router)
     app.include_router(contact_page.router)
+    app.include_router(segment_pages.router)
     app.include_router(webchat.router)
     app.include_router(webhooks.router)
 

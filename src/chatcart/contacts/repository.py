@@ -513,3 +513,10 @@ async def merged_into_this(
         .order_by(Contact.id)
     )
     return list(rows.all())
+
+
+async def tag_names(session: AsyncSession, workspace_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(Tag.name).where(Tag.workspace_id == workspace_id).order_by(Tag.name)
+    )
+    return list(rows.all())

@@ -245,6 +245,11 @@ merge_suggestions = merging.suggestions
 detail = profile.detail
 
 
+async def tag_names(session: AsyncSession, workspace_id: int) -> list[str]:
+    """Every tag of the workspace, by name (the segment builder offers them)."""
+    return await repository.tag_names(session, workspace_id)
+
+
 async def field_definitions(session: AsyncSession, workspace_id: int) -> list[FieldDefinitionOut]:
     return [
         FieldDefinitionOut.model_validate(d)
