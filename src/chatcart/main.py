@@ -26,7 +26,7 @@ from chatcart.runtime import Runtime
 from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
-from chatcart.web import admin, contact_page, fake_messenger, public
+from chatcart.web import admin, contact_files, contact_page, fake_messenger, public
 from chatcart.web import contacts as contacts_pages
 from chatcart.web import segments as segment_pages
 from chatcart.web.session import LoginRequired
@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(public.router)
     app.include_router(admin.router)
     app.include_router(contacts_pages.router)
+    app.include_router(contact_files.router)
     app.include_router(contact_page.router)
     app.include_router(segment_pages.router)
     app.include_router(webchat.router)

@@ -14,6 +14,7 @@ from chatcart.models import (
     ContactEvent,
     ContactFieldValue,
     ContactIdentity,
+    ContactImport,
     ContactPoint,
     ContactTag,
     Conversation,
@@ -518,5 +519,34 @@ async def merged_into_this(
 async def tag_names(session: AsyncSession, workspace_id: int) -> list[str]:
     rows = await session.scalars(
         select(Tag.name).where(Tag.workspace_id == workspace_id).order_by(Tag.name)
+    )
+    return list(rows.all())
+
+
+# ---- admin imports (contacts/imports.py) -------------------------------------------------
+
+
+async def update_import(session: AsyncSession, import_id: int, values: dict[str, Any]) -> None:
+    await session.execute(update(ContactImport).where(ContactImport.id == import_id).values(values))
+
+
+async def contact_import(
+    session: AsyncSession, workspace_id: int, import_id: int
+) -> ContactImport | None:
+    return await session.scalar(
+        select(ContactImport).where(
+            ContactImport.id == import_id, ContactImport.workspace_id == workspace_id
+        )
+    )
+
+
+async def recent_imports(
+    session: AsyncSession, workspace_id: int, limit: int
+) -> list[ContactImport]:
+    rows = await session.scalars(
+        select(ContactImport)
+        .where(ContactImport.workspace_id == workspace_id)
+        .order_by(ContactImport.created_at.desc(), ContactImport.id.desc())
+        .limit(limit)
     )
     return list(rows.all())

@@ -161,3 +161,26 @@ class ContactDetail(BaseModel):
     events: list[EventView]
     duplicates: list[ContactBrief]
     merged_from: list[ContactBrief]
+
+
+class ImportStatus(BaseModel):
+    """An admin CSV import: progress while running, the report when done."""
+
+    id: int
+    filename: str
+    status: str  # running | done | failed | interrupted (its process stopped mid-way)
+    rows_done: int
+    rows_total: int | None
+    report: dict[str, Any] | None  # csv_format.ImportReport as JSON
+    error: str | None
+    actor: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def percent(self) -> int:
+        if self.status == "done":
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, self.rows_done * 100 // self.rows_total)
