@@ -5,6 +5,7 @@ in the same run (never pass/fail on time).
     python -m bench widget [opts]     the widget spine only (bench/widget.py)
     python -m bench webhook [opts]    webhook ack and webhook -> reply (bench/webhook.py)
     python -m bench segments [opts]   1M contacts: a segment vs hand SQL (bench/segments.py)
+    python -m bench import [opts]     CSV import rows/s vs bare executemany (contacts_import.py)
 
 `--postgres` with no subcommand runs every bench on PostgreSQL + Redis.
 """
@@ -13,9 +14,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import segments, webhook, widget
+from bench import contacts_import, segments, webhook, widget
 
-BENCHES = {"widget": widget.run, "webhook": webhook.run, "segments": segments.run}
+BENCHES = {
+    "widget": widget.run,
+    "webhook": webhook.run,
+    "segments": segments.run,
+    "import": contacts_import.run,
+}
 
 
 def main(argv: list[str]) -> None:
