@@ -89,7 +89,7 @@ async def _failed(
             contact_id,
             error=exc.message,
             form=form,
-            status_code=exc.status_code if exc.status_code != 404 else 404,
+            status_code=exc.status_code,
         )
 
 
