@@ -1,4 +1,4 @@
-"""contact import progress
+"""contact import progress, recency index
 
 Revision ID: 0008
 Revises: 0004
@@ -58,9 +58,17 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_contact_import_workspace_created", ["workspace_id", "created_at"], unique=False
         )
+    with op.batch_alter_table("contact", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_contact_workspace_recent",
+            ["workspace_id", "last_interaction_at", "id"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("contact", schema=None) as batch_op:
+        batch_op.drop_index("ix_contact_workspace_recent")
     with op.batch_alter_table("contact_import", schema=None) as batch_op:
         batch_op.drop_index("ix_contact_import_workspace_created")
     op.drop_table("contact_import")

@@ -12,6 +12,10 @@ from chatcart.models.base import Base, CreatedMixin, IdMixin
 
 class Contact(IdMixin, CreatedMixin, Base):
     __tablename__ = "contact"
+    __table_args__ = (
+        # Latest interaction first (walked backwards): the first page of a list or segment.
+        Index("ix_contact_workspace_recent", "workspace_id", "last_interaction_at", "id"),
+    )
 
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspace.id", ondelete="CASCADE"), index=True
