@@ -9,6 +9,7 @@ in the same run (never pass/fail on time).
     python -m bench catalog [opts]    50k products: search vs a bare FTS query (bench/catalog.py)
     python -m bench broadcast [opts]  1M recipients: snapshot, dispatch, memory, pacing
                                       (bench/broadcast.py)
+    python -m bench import [opts]     CSV import rows/s vs bare executemany (contacts_import.py)
 
 `--postgres` with no subcommand runs every bench on PostgreSQL + Redis.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import broadcast, catalog, flows, segments, webhook, widget
+from bench import broadcast, catalog, contacts_import, flows, segments, webhook, widget
 
 BENCHES = {
     "widget": widget.run,
@@ -26,6 +27,7 @@ BENCHES = {
     "flows": flows.run,
     "catalog": catalog.run,
     "broadcast": broadcast.run,
+    "import": contacts_import.run,
 }
 
 

@@ -412,8 +412,9 @@ async def measure(
             return await repository.count(session, audience)
 
         async def compiled_page() -> list[int]:
-            audience = await service.audience(session, workspace_id, node, NOW)
-            return [row[0] for row in await repository.page(session, audience, limit=PAGE)]
+            # The two-step first page (service._first_page), compile included.
+            rows = await service.first_page(session, workspace_id, node, PAGE, NOW)
+            return [row[0] for row in rows]
 
         async def preview() -> list[int]:
             page = await service.preview(session, workspace_id, node, limit=PAGE, now=NOW)

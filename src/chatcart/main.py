@@ -26,12 +26,13 @@ from chatcart.runtime import Runtime
 from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
-from chatcart.web import admin, fake_messenger, public
+from chatcart.web import admin, contact_files, contact_page, fake_messenger, public
 from chatcart.web import broadcasts as broadcast_pages
 from chatcart.web import catalog as catalog_pages
 from chatcart.web import contacts as contacts_pages
 from chatcart.web import flows as flows_pages
 from chatcart.web import orders as orders_pages
+from chatcart.web import segments as segment_pages
 from chatcart.web.session import LoginRequired
 from chatcart.web.templating import render
 from chatcart.worker.loops import Worker
@@ -172,6 +173,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(catalog_pages.media_router)
     app.include_router(orders_pages.router)
     app.include_router(broadcast_pages.router)
+    app.include_router(contact_files.router)
+    app.include_router(contact_page.router)
+    app.include_router(segment_pages.router)
     app.include_router(webchat.router)
     app.include_router(webhooks.router)
 

@@ -6,10 +6,12 @@ import tracemalloc
 import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from chatcart.contacts import csv_batch
 from chatcart.contacts import service as contacts
 from chatcart.kit.clock import utcnow
 from chatcart.kit.contact_points import find_points
@@ -479,3 +481,29 @@ async def person(
             seen_at=utcnow(),
         )
     return resolved.contact_id
+
+
+async def test_a_conflict_at_the_batch_write_replays_the_batch_row_by_row(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook may create an identity between the batch's look-up and its write: the
+    batch's INSERT conflicts, nothing of it stays, and the rows are written one by one."""
+    shop = await make_shop(runtime)
+    lan = await person(runtime, shop.workspace_id, shop.widget_account_id, "psid-1", "Lan")
+    prefetch = csv_batch.BatchWriter.prefetch
+
+    async def stale(self: csv_batch.BatchWriter, rows: list[Any]) -> None:
+        await prefetch(self, rows)
+        self.by_identity.clear()  # as if psid-1 did not exist yet when looked up
+
+    monkeypatch.setattr(csv_batch.BatchWriter, "prefetch", stale)
+    data = b"psid,name,tags,phone\npsid-1,,vip,\npsid-2,Hoa,new,0912345678\n"
+    report = await import_bytes(
+        runtime, shop.workspace_id, data, channel_account_id=shop.widget_account_id
+    )
+    assert (report.created, report.updated, report.skipped, report.warnings) == (1, 1, 0, [])
+    assert await count(runtime, Contact, shop.workspace_id) == 2
+    async with runtime.sessions() as session:
+        assert await contacts.tags_of(session, lan) == ["vip"]
+        identities = await session.scalar(select(func.count()).select_from(ContactIdentity))
+        assert identities == 2

@@ -17,8 +17,10 @@ a revoked consent is never granted again by an import (a warning says so).
 
 A row with an error (bad email, field value, date...) is skipped whole and reported as
 RowError(line, column, problem); phones that phonenumbers rejects are no error: they are
-kept as text (valid=False) and never matched on. Rows are written in batches, one
-transaction each (a savepoint per row), so committed batches stay if a later one fails.
+kept as text (valid=False) and never matched on. Rows are written in batches of 500, one
+transaction each, by csv_batch (a handful of queries per batch), so committed batches stay
+if a later one fails; a batch that meets a unique-key conflict (a webhook created the same
+identity meanwhile) is rolled back and written again row by row (_apply, a savepoint each).
 
 Importing the same file again changes nothing: its rows count as `unchanged`. Rows with no
 valid phone, email or channel id cannot be matched and are created again (each such row
@@ -39,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatcart.channels import service as channels
 from chatcart.contacts import book, repository
+from chatcart.contacts.csv_batch import update_contact, write_batch
 from chatcart.contacts.csv_format import CsvUnreadable, ImportReport, RowError, unguard_formula
 from chatcart.contacts.csv_read import (
     Row,
@@ -103,31 +106,6 @@ async def _create(session: AsyncSession, ctx: RowContext, row: Row, now: datetim
     return contact
 
 
-def _update(contact: Contact, row: Row) -> bool:
-    changed = False
-    for attr in ("name", "first_name", "last_name", "locale"):
-        value = getattr(row, attr)
-        if value and value != getattr(contact, attr):
-            setattr(contact, attr, value)
-            changed = True
-    if not contact.name and (row.first_name or row.last_name):
-        contact.name = " ".join(p for p in (row.first_name, row.last_name) if p)
-        changed = True
-    # Files carry whole seconds: the same time read back is not "earlier".
-    if row.created_at and row.created_at < contact.created_at.replace(microsecond=0):
-        contact.created_at = row.created_at
-        changed = True
-    if row.last_interaction_at and (
-        contact.last_interaction_at is None or row.last_interaction_at > contact.last_interaction_at
-    ):
-        contact.last_interaction_at = row.last_interaction_at
-        changed = True
-    if row.source and not contact.source:
-        contact.source = row.source
-        changed = True
-    return changed
-
-
 async def _apply(
     session: AsyncSession, ctx: RowContext, row: Row, tags: dict[str, Tag], now: datetime
 ) -> str:
@@ -147,7 +125,7 @@ async def _apply(
             )
     else:
         before = contact.name
-        changed = _update(contact, row)
+        changed = update_contact(contact, row)
         renamed = contact.name != before
     for account_id, external_id in row.channel_ids:
         identity = await repository.identity(session, account_id, external_id)
@@ -258,11 +236,38 @@ async def _write(
     batch: list[Row],
     report: ImportReport,
 ) -> None:
+    """The batch in one transaction through csv_batch (a handful of queries); when a unique
+    key was taken meanwhile, the batch is rolled back and replayed row by row."""
     now = utcnow()
+    counted = report.model_copy(deep=True)
+    try:
+        async with transaction(sessions) as session:
+            tags = await _batch_tags(session, ctx, batch)
+            await write_batch(session, ctx, batch, tags, now, report)
+    except IntegrityError:
+        # Nothing of the batch was kept: count it again, one row at a time.
+        for name in ("created", "updated", "unchanged", "skipped", "errors", "warnings"):
+            setattr(report, name, getattr(counted, name))
+        for row in batch:
+            row.warnings.clear()
+        await _write_rows(sessions, ctx, batch, report, now)
+
+
+async def _batch_tags(session: AsyncSession, ctx: RowContext, batch: list[Row]) -> dict[str, Tag]:
+    """The batch's tags, found or made once, outside the rows' savepoints."""
+    names = {name for row in batch for name in row.tags}
+    return {t.key: t for t in await book.ensure_tags(session, ctx.workspace_id, names)}
+
+
+async def _write_rows(
+    sessions: async_sessionmaker[AsyncSession],
+    ctx: RowContext,
+    batch: list[Row],
+    report: ImportReport,
+    now: datetime,
+) -> None:
     async with transaction(sessions) as session:
-        # The batch's tags, found or made once, outside the rows' savepoints.
-        names = {name for row in batch for name in row.tags}
-        tags = {t.key: t for t in await book.ensure_tags(session, ctx.workspace_id, names)}
+        tags = await _batch_tags(session, ctx, batch)
         for row in batch:
             try:
                 async with session.begin_nested():

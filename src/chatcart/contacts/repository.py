@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, and_, delete, func, select, update
+from sqlalchemy import Row, Table, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from chatcart.models import (
+    Base,
+    ChannelAccount,
     Contact,
     ContactConsent,
     ContactEvent,
     ContactFieldValue,
     ContactIdentity,
+    ContactImport,
     ContactPoint,
     ContactTag,
     Conversation,
@@ -422,3 +425,301 @@ async def point_keys(session: AsyncSession, contact_id: int) -> set[tuple[str, s
         select(ContactPoint.kind, ContactPoint.value).where(ContactPoint.contact_id == contact_id)
     )
     return {(kind, value) for kind, value in rows.all()}
+
+
+# ---- the contact page (contacts/profile.py) ----------------------------------------------
+
+
+async def identities_with_accounts(
+    session: AsyncSession, contact_id: int
+) -> list[Row[ContactIdentity, str, str]]:
+    """(identity, channel kind, account name), oldest identity first."""
+    rows = await session.execute(
+        select(ContactIdentity, ChannelAccount.kind, ChannelAccount.name)
+        .join(ChannelAccount, ChannelAccount.id == ContactIdentity.channel_account_id)
+        .where(ContactIdentity.contact_id == contact_id)
+        .order_by(ContactIdentity.id)
+    )
+    return list(rows.all())
+
+
+async def points_with_channel(
+    session: AsyncSession, contact_id: int
+) -> list[Row[ContactPoint, str | None]]:
+    rows = await session.execute(
+        select(ContactPoint, ChannelAccount.kind)
+        .outerjoin(ChannelAccount, ChannelAccount.id == ContactPoint.channel_account_id)
+        .where(ContactPoint.contact_id == contact_id)
+        .order_by(ContactPoint.kind.desc(), ContactPoint.first_seen_at, ContactPoint.id)
+    )
+    return list(rows.all())
+
+
+async def consents_of(session: AsyncSession, contact_id: int) -> list[ContactConsent]:
+    rows = await session.scalars(
+        select(ContactConsent)
+        .where(ContactConsent.contact_id == contact_id)
+        .order_by(ContactConsent.purpose)
+    )
+    return list(rows.all())
+
+
+async def events_of(session: AsyncSession, contact_id: int, limit: int) -> list[ContactEvent]:
+    """The newest events first (ix_contact_event_contact_at)."""
+    rows = await session.scalars(
+        select(ContactEvent)
+        .where(ContactEvent.contact_id == contact_id)
+        .order_by(ContactEvent.at.desc(), ContactEvent.id.desc())
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def duplicates_of(
+    session: AsyncSession, workspace_id: int, contact_id: int, limit: int
+) -> list[Row[Contact, str, str]]:
+    """Live contacts sharing a valid phone or email with this one: (contact, kind, value)."""
+    mine = aliased(ContactPoint)
+    rows = await session.execute(
+        select(Contact, ContactPoint.kind, ContactPoint.value)
+        .join(ContactPoint, ContactPoint.contact_id == Contact.id)
+        .join(
+            mine,
+            and_(
+                mine.workspace_id == ContactPoint.workspace_id,
+                mine.kind == ContactPoint.kind,
+                mine.value == ContactPoint.value,
+            ),
+        )
+        .where(
+            mine.contact_id == contact_id,
+            mine.valid.is_(True),
+            ContactPoint.workspace_id == workspace_id,
+            ContactPoint.valid.is_(True),
+            ContactPoint.contact_id != contact_id,
+            Contact.workspace_id == workspace_id,
+            Contact.merged_into_id.is_(None),
+        )
+        .order_by(Contact.id)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def merged_into_this(
+    session: AsyncSession, workspace_id: int, contact_id: int
+) -> list[Contact]:
+    rows = await session.scalars(
+        select(Contact)
+        .where(Contact.workspace_id == workspace_id, Contact.merged_into_id == contact_id)
+        .order_by(Contact.id)
+    )
+    return list(rows.all())
+
+
+async def tag_names(session: AsyncSession, workspace_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(Tag.name).where(Tag.workspace_id == workspace_id).order_by(Tag.name)
+    )
+    return list(rows.all())
+
+
+# ---- admin imports (contacts/imports.py) -------------------------------------------------
+
+
+async def update_import(session: AsyncSession, import_id: int, values: dict[str, Any]) -> None:
+    await session.execute(update(ContactImport).where(ContactImport.id == import_id).values(values))
+
+
+async def contact_import(
+    session: AsyncSession, workspace_id: int, import_id: int
+) -> ContactImport | None:
+    return await session.scalar(
+        select(ContactImport).where(
+            ContactImport.id == import_id, ContactImport.workspace_id == workspace_id
+        )
+    )
+
+
+async def recent_imports(
+    session: AsyncSession, workspace_id: int, limit: int
+) -> list[ContactImport]:
+    rows = await session.scalars(
+        select(ContactImport)
+        .where(ContactImport.workspace_id == workspace_id)
+        .order_by(ContactImport.created_at.desc(), ContactImport.id.desc())
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+# ---- the import's batched writer (contacts/csv_batch.py) ---------------------------------
+
+_IN = 500  # values per IN (...) list
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[start : start + _IN] for start in range(0, len(values), _IN)]
+
+
+async def identities_by_keys(
+    session: AsyncSession, keys: set[tuple[int, str]]
+) -> list[tuple[tuple[int, str], int]]:
+    """((channel account, external id), contact id) of the identities that exist."""
+    by_account: dict[int, list[str]] = {}
+    for account_id, external_id in keys:
+        by_account.setdefault(account_id, []).append(external_id)
+    found: list[tuple[tuple[int, str], int]] = []
+    for account_id, external_ids in by_account.items():
+        for chunk in _chunks(sorted(external_ids)):
+            rows = await session.execute(
+                select(ContactIdentity.external_id, ContactIdentity.contact_id).where(
+                    ContactIdentity.channel_account_id == account_id,
+                    ContactIdentity.external_id.in_(chunk),
+                )
+            )
+            found.extend(((account_id, ext), cid) for ext, cid in rows.all())
+    return found
+
+
+async def identities_on(
+    session: AsyncSession, account_ids: set[int], external_ids: set[str]
+) -> list[Row[int, str, int]]:
+    """(account, external id, contact id) on these accounts, oldest identity first."""
+    if not account_ids or not external_ids:
+        return []
+    found: list[Row[int, str, int]] = []
+    for chunk in _chunks(sorted(external_ids)):
+        rows = await session.execute(
+            select(
+                ContactIdentity.channel_account_id,
+                ContactIdentity.external_id,
+                ContactIdentity.contact_id,
+            )
+            .where(
+                ContactIdentity.channel_account_id.in_(sorted(account_ids)),
+                ContactIdentity.external_id.in_(chunk),
+            )
+            .order_by(ContactIdentity.id)
+        )
+        found.extend(rows.all())
+    return found
+
+
+async def contacts_by_points(
+    session: AsyncSession, workspace_id: int, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(kind, value) -> the oldest live contact holding it as a valid point."""
+    found: dict[tuple[str, str], int] = {}
+    for kind in ("phone", "email"):
+        values = sorted(value for k, value in keys if k == kind)
+        for chunk in _chunks(values):
+            rows = await session.execute(
+                select(ContactPoint.value, func.min(Contact.id))
+                .join(Contact, Contact.id == ContactPoint.contact_id)
+                .where(
+                    ContactPoint.workspace_id == workspace_id,
+                    ContactPoint.kind == kind,
+                    ContactPoint.value.in_(chunk),
+                    ContactPoint.valid.is_(True),
+                    Contact.merged_into_id.is_(None),
+                )
+                .group_by(ContactPoint.value)
+            )
+            found.update({(kind, value): contact_id for value, contact_id in rows.all()})
+    return found
+
+
+async def contacts_by_ids(
+    session: AsyncSession, workspace_id: int, contact_ids: set[int]
+) -> list[Contact]:
+    found: list[Contact] = []
+    for chunk in _chunks(sorted(contact_ids)):
+        rows = await session.scalars(
+            select(Contact).where(Contact.workspace_id == workspace_id, Contact.id.in_(chunk))
+        )
+        found.extend(rows.all())
+    return found
+
+
+async def point_keys_of_many(
+    session: AsyncSession, contact_ids: list[int]
+) -> list[Row[int, str, str]]:
+    found: list[Row[int, str, str]] = []
+    for chunk in _chunks(contact_ids):
+        rows = await session.execute(
+            select(ContactPoint.contact_id, ContactPoint.kind, ContactPoint.value)
+            .where(ContactPoint.contact_id.in_(chunk))
+            .order_by(ContactPoint.id)
+        )
+        found.extend(rows.all())
+    return found
+
+
+async def tag_ids_of_many(session: AsyncSession, contact_ids: list[int]) -> list[Row[int, int]]:
+    found: list[Row[int, int]] = []
+    for chunk in _chunks(contact_ids):
+        rows = await session.execute(
+            select(ContactTag.contact_id, ContactTag.tag_id).where(ContactTag.contact_id.in_(chunk))
+        )
+        found.extend(rows.all())
+    return found
+
+
+async def field_value_rows(
+    session: AsyncSession, contact_ids: list[int]
+) -> list[ContactFieldValue]:
+    found: list[ContactFieldValue] = []
+    for chunk in _chunks(contact_ids):
+        rows = await session.scalars(
+            select(ContactFieldValue).where(ContactFieldValue.contact_id.in_(chunk))
+        )
+        found.extend(rows.all())
+    return found
+
+
+async def consent_rows(
+    session: AsyncSession, contact_ids: list[int], purpose: str
+) -> list[ContactConsent]:
+    found: list[ContactConsent] = []
+    for chunk in _chunks(contact_ids):
+        rows = await session.scalars(
+            select(ContactConsent).where(
+                ContactConsent.contact_id.in_(chunk), ContactConsent.purpose == purpose
+            )
+        )
+        found.extend(rows.all())
+    return found
+
+
+async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """One Core executemany (no ORM bookkeeping per row); every row names every column."""
+    if rows:
+        await session.execute(insert(cast(Table, model.__table__)), rows)
+
+
+async def insert_contacts(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """New contacts in one executemany; their ids, in the order of `rows`."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL: one INSERT ... RETURNING, ids matched to rows by SQLAlchemy's sentinel.
+        table = cast(Table, Contact.__table__)
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        result = await session.execute(statement, rows)
+        return list(result.scalars().all())
+    # SQLite cannot order RETURNING rows, so SQLAlchemy would insert them one at a time.
+    # This transaction holds SQLite's only write lock (BEGIN IMMEDIATE), and an executemany
+    # gives rowids max+1, max+2, ... in parameter order: the new ids are those above the max.
+    before = int(await session.scalar(select(func.coalesce(func.max(Contact.id), 0))) or 0)
+    await insert_rows(session, Contact, rows)
+    ids = list(
+        (
+            await session.scalars(
+                select(Contact.id).where(Contact.id > before).order_by(Contact.id)
+            )
+        ).all()
+    )
+    if len(ids) != len(rows):  # pragma: no cover - only if the lock assumption broke
+        raise RuntimeError("contact ids of the import batch could not be told apart")
+    return ids

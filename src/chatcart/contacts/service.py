@@ -9,7 +9,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import OptinRef
-from chatcart.contacts import book, csv_export, csv_format, csv_import, repository
+from chatcart.contacts import (
+    book,
+    csv_export,
+    csv_format,
+    csv_import,
+    imports,
+    profile,
+    repository,
+)
 from chatcart.contacts import merge as merging
 from chatcart.contacts.schemas import (
     ContactOut,
@@ -241,6 +249,13 @@ fields_of = book.fields_of
 set_consent = book.set_consent
 merge = merging.merge
 merge_suggestions = merging.suggestions
+# detail(session, workspace_id, contact_id, now) -> ContactDetail: the contact page.
+detail = profile.detail
+
+
+async def tag_names(session: AsyncSession, workspace_id: int) -> list[str]:
+    """Every tag of the workspace, by name (the segment builder offers them)."""
+    return await repository.tag_names(session, workspace_id)
 
 
 async def field_definitions(session: AsyncSession, workspace_id: int) -> list[FieldDefinitionOut]:
@@ -276,3 +291,12 @@ async def export_columns(session: AsyncSession, workspace_id: int) -> list[str]:
 async def count_contacts(session: AsyncSession, workspace_id: int) -> int:
     """Live (not merged) contacts: the total of a whole-list export."""
     return await repository.count_live_contacts(session, workspace_id)
+
+
+# ---- admin imports (contacts/imports.py): progress rows and reports ----------------------
+# start_import(session, ws, filename, actor) -> ImportStatus (commit, then run it)
+# run_import(sessions, import_id, ws, data, channel_account_id=None, actor=...) -> None
+start_import = imports.start
+run_import = imports.run
+import_status = imports.status
+recent_imports = imports.recent

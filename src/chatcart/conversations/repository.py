@@ -121,3 +121,14 @@ async def conversation(
 
 async def conversation_of_identity(session: AsyncSession, identity_id: int) -> Conversation | None:
     return await session.scalar(select(Conversation).where(Conversation.identity_id == identity_id))
+
+
+async def conversations_of_contact(
+    session: AsyncSession, workspace_id: int, contact_id: int
+) -> list[Row[Conversation, str, str]]:
+    query = (
+        _conversations()
+        .where(Conversation.workspace_id == workspace_id, Conversation.contact_id == contact_id)
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    )
+    return list((await session.execute(query)).all())

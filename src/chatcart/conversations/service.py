@@ -84,3 +84,16 @@ async def identity_messages(
         return []
     rows = await repository.last_messages(session, workspace_id, conversation.id, limit)
     return [_message_out(row) for row in rows]
+
+
+async def of_contact(
+    session: AsyncSession, workspace_id: int, contact_id: int, *, excerpt: int = 5
+) -> list[tuple[ConversationOut, list[MessageOut]]]:
+    """A contact's conversations (latest first), each with its last `excerpt` messages
+    (the contact page's excerpts)."""
+    found: list[tuple[ConversationOut, list[MessageOut]]] = []
+    for row in await repository.conversations_of_contact(session, workspace_id, contact_id):
+        conversation = _conversation_out(row)
+        rows = await repository.last_messages(session, workspace_id, conversation.id, excerpt)
+        found.append((conversation, [_message_out(r) for r in rows]))
+    return found

@@ -12,6 +12,10 @@ from chatcart.models.base import Base, CreatedMixin, IdMixin
 
 class Contact(IdMixin, CreatedMixin, Base):
     __tablename__ = "contact"
+    __table_args__ = (
+        # Latest interaction first (walked backwards): the first page of a list or segment.
+        Index("ix_contact_workspace_recent", "workspace_id", "last_interaction_at", "id"),
+    )
 
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspace.id", ondelete="CASCADE"), index=True
@@ -179,3 +183,24 @@ class ContactEvent(IdMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     actor: Mapped[str | None] = mapped_column(String(200))  # user email, "system", "import"
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactImport(IdMixin, CreatedMixin, Base):
+    """A CSV import started from the admin: its progress while it runs (any web process
+    can show it) and its report when it is done."""
+
+    __tablename__ = "contact_import"
+    __table_args__ = (Index("ix_contact_import_workspace_created", "workspace_id", "created_at"),)
+
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="running")  # running | done | failed
+    rows_done: Mapped[int] = mapped_column(default=0)
+    rows_total: Mapped[int | None]
+    # ImportReport as JSON once done; the reason when the file could not be read.
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Moved on every batch: a running import whose clock stopped was interrupted.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

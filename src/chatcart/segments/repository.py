@@ -202,6 +202,45 @@ async def page(
     return list((await session.execute(query)).all())
 
 
+_PAGE_COLUMNS = (Contact.id, Contact.name, Contact.last_interaction_at, Contact.created_at)
+
+
+async def recent_page(
+    session: AsyncSession, audience: Select[int], workspace_id: int, *, limit: int, window: int
+) -> list[Row[int, str, Any, Any]] | None:
+    """The audience's first `limit` contacts by latest interaction, looked for among the
+    `window` contacts who interacted last; None when fewer than a page are there (the
+    page may then hold contacts outside the window, or who never interacted).
+
+    The window is a range of the recency index: its edge (the window-th latest interaction)
+    is found by walking the index, then the audience is walked from the top of that range,
+    each predicate probed, until the page is full. Plain DESC (no NULLS LAST: there are no
+    NULLs in the range) lets both engines walk the index backwards."""
+    order = (Contact.last_interaction_at.desc(), Contact.id.desc())
+    edge = await session.scalar(
+        select(Contact.last_interaction_at)
+        .where(
+            Contact.workspace_id == workspace_id,
+            Contact.merged_into_id.is_(None),
+            Contact.last_interaction_at.is_not(None),
+        )
+        .order_by(*order)
+        .offset(window - 1)
+        .limit(1)
+    )
+    # Every contact at the edge's moment too: the range stays a prefix of the page's order.
+    in_window = (
+        Contact.last_interaction_at.is_not(None)
+        if edge is None
+        else Contact.last_interaction_at >= edge
+    )
+    query = (
+        audience.where(in_window).with_only_columns(*_PAGE_COLUMNS).order_by(*order).limit(limit)
+    )
+    rows = list((await session.execute(query)).all())
+    return rows if len(rows) == limit else None
+
+
 async def phones_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = defaultdict(list)
     for chunk in _chunks(contact_ids):

@@ -15,7 +15,7 @@ Services never commit (the request or task boundary does).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +55,7 @@ __all__ = [
     "create_from_id_list",
     "delete",
     "field_specs",
+    "first_page",
     "get",
     "iter_members",
     "list_contacts",
@@ -67,6 +68,7 @@ __all__ = [
 SegmentOrFilter = int | Filter | Mapping[str, Any]
 
 MAX_SEARCH_TOKENS = 8
+RECENT_WINDOW = 5000  # contacts the first page looks among first (see _first_page)
 _MERGE_HOPS = 5
 
 
@@ -186,18 +188,16 @@ async def delete(session: AsyncSession, workspace_id: int, segment_id: int) -> N
 # --- audiences ---------------------------------------------------------------------------
 
 
-async def audience(
-    session: AsyncSession,
-    workspace_id: int,
-    segment_or_filter: SegmentOrFilter,
-    now: datetime | None = None,
-) -> Select[int]:
-    """ONE select of Contact.id: the members at `now` (merged contacts never are)."""
-    at = as_utc(now) if now is not None else utcnow()
+async def _compiled(
+    session: AsyncSession, workspace_id: int, segment_or_filter: SegmentOrFilter, at: datetime
+) -> Callable[[bool], Select[int]]:
+    """The audience as a function of `drive` (one predicate drives, or every predicate is a
+    probe of the contacts something else yields: see compiler.compile)."""
     if isinstance(segment_or_filter, int):
         row = await _row(session, workspace_id, segment_or_filter)
         if row.kind == "static":
-            return repository.static_members(workspace_id, row.id)
+            members = repository.static_members(workspace_id, row.id)
+            return lambda drive: members
         node = parse_filter(row.filter)
     elif isinstance(segment_or_filter, Mapping):
         node = parse_filter(segment_or_filter)
@@ -208,7 +208,39 @@ async def audience(
         fold(t) for found, _, _ in walk(node) if isinstance(found, TagsRule) for t in found.tags
     ]
     catalog = await repository.catalog(session, workspace_id, keys)
-    return compiler.compile(node, workspace_id, at, fields, catalog=catalog)
+    compiler.compile(node, workspace_id, at, fields, catalog=catalog)  # FilterInvalid now
+    return lambda drive: compiler.compile(
+        node, workspace_id, at, fields, catalog=catalog, drive=drive
+    )
+
+
+async def audience(
+    session: AsyncSession,
+    workspace_id: int,
+    segment_or_filter: SegmentOrFilter,
+    now: datetime | None = None,
+) -> Select[int]:
+    """ONE select of Contact.id: the members at `now` (merged contacts never are)."""
+    at = as_utc(now) if now is not None else utcnow()
+    return (await _compiled(session, workspace_id, segment_or_filter, at))(True)
+
+
+async def _first_page(
+    session: AsyncSession,
+    workspace_id: int,
+    shape: Callable[[bool], Select[int]],
+    limit: int,
+) -> Sequence[Any]:
+    """The first page, latest interaction first, in two steps. First among the RECENT_WINDOW
+    contacts who interacted last (ix_contact_workspace_recent, walked backwards), every
+    predicate a probe: a page found there is the page, since every member who interacted
+    more recently is in that window. Otherwise (a sparse segment), the driven query."""
+    page = await repository.recent_page(
+        session, shape(False), workspace_id, limit=limit, window=RECENT_WINDOW
+    )
+    if page is not None:
+        return page
+    return await repository.page(session, shape(True), limit=limit)
 
 
 async def count(
@@ -239,6 +271,20 @@ async def _rows(session: AsyncSession, page: Sequence[Any]) -> list[ContactRow]:
     ]
 
 
+async def first_page(
+    session: AsyncSession,
+    workspace_id: int,
+    segment_or_filter: SegmentOrFilter,
+    limit: int = 20,
+    now: datetime | None = None,
+) -> list[tuple[int, str, datetime | None, datetime]]:
+    """(id, name, last_interaction_at, created_at) of the first page, latest interaction
+    first: what preview shows, without phones and tags."""
+    at = as_utc(now) if now is not None else utcnow()
+    shape = await _compiled(session, workspace_id, segment_or_filter, at)
+    return [tuple(row) for row in await _first_page(session, workspace_id, shape, limit)]
+
+
 async def preview(
     session: AsyncSession,
     workspace_id: int,
@@ -248,8 +294,8 @@ async def preview(
 ) -> PreviewOut:
     """The first page: latest interaction first (never interacted last), then newest id."""
     at = as_utc(now) if now is not None else utcnow()
-    query = await audience(session, workspace_id, segment_or_filter, at)
-    page = await repository.page(session, query, limit=limit)
+    shape = await _compiled(session, workspace_id, segment_or_filter, at)
+    page = await _first_page(session, workspace_id, shape, limit)
     return PreviewOut(items=await _rows(session, page), limit=limit, at=at)
 
 
@@ -383,6 +429,20 @@ async def list_contacts(
     """Contacts of the workspace (never merged ones), optionally in a segment or matching an
     inline filter (both: in the segment AND matching the filter), searched accent-insensitively
     by name, phone or email."""
+    if (
+        offset == 0
+        and sort == "-last_interaction_at"
+        and not (q and q.strip())
+        and (segment_id is None or filter is None)
+    ):  # the first page of one audience: the two-step first page
+        at = as_utc(now) if now is not None else utcnow()
+        chosen = segment_id if segment_id is not None else filter
+        if chosen is None:
+            everyone = repository.all_contacts(workspace_id)
+            shape: Callable[[bool], Select[int]] = lambda drive: everyone  # noqa: E731
+        else:
+            shape = await _compiled(session, workspace_id, chosen, at)
+        return await _rows(session, await _first_page(session, workspace_id, shape, limit))
     query = repository.all_contacts(workspace_id)
     if segment_id is not None:
         query = await audience(session, workspace_id, segment_id, now)
