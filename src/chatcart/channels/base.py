@@ -136,6 +136,9 @@ class InboundEvent(BaseModel):
     mids: list[str] = Field(default_factory=list)  # delivery: the delivered message ids
     app_id: str | None = None  # echo: the app that sent it
     metadata: str | None = None  # echo: what the sender attached (ours: the idempotency key)
+    # Came on `standby`: another app (a Page inbox, a handover receiver) owns the thread, so
+    # the event is recorded but never answered.
+    standby: bool = False
 
 
 class AccountRef(BaseModel):

@@ -29,6 +29,15 @@ async def insert_once(session: AsyncSession, values: dict[str, Any]) -> int | No
     return await session.scalar(statement)
 
 
+async def insert_many_once(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert many outbound rows (same keys each) with one statement; rows whose
+    idempotency key is taken are skipped. Returns how many were inserted."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(OutboundMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    result = await session.execute(statement.returning(OutboundMessage.id), rows)
+    return len(result.all())
+
+
 async def locked(session: AsyncSession, outbound_id: int) -> OutboundMessage | None:
     return await session.get(
         OutboundMessage, outbound_id, with_for_update=True, populate_existing=True
