@@ -15,7 +15,7 @@ from chatcart.models.contact import (
 )
 from chatcart.models.conversation import Conversation, Message
 from chatcart.models.engagement import OptinToken, PostComment
-from chatcart.models.inbound import InboundEvent
+from chatcart.models.inbound import InboundEvent, WebhookDelivery
 from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
 from chatcart.models.segment import Segment, SegmentMember
 from chatcart.models.user import ApiToken, LoginFailure, Membership, User
@@ -46,5 +46,6 @@ __all__ = [
     "SegmentMember",
     "Tag",
     "User",
+    "WebhookDelivery",
     "Workspace",
 ]
