@@ -313,13 +313,16 @@ class TimedGraph(GraphState):
         super().__init__()
         self.arrivals: dict[tuple[str | None, str | None], list[float]] = defaultdict(list)
         self.refused = 0
+        self.actions = 0
         self.waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.count = 0
 
     def record(self, **fields: Any) -> SendRecord:
         record = super().record(**fields)
         self.log.clear()  # the bench reads arrivals, not the log: keep memory flat
-        if record.accepted:
+        if record.sender_action is not None:
+            self.actions += 1  # typing / seen around a reply: not a reply
+        elif record.accepted:
             self.arrivals[(record.account_id, record.user_id)].append(time.perf_counter())
             self.count += 1
             for target, future in self.waiters:
@@ -519,6 +522,7 @@ async def bench_reply(
                 print(f"  {name}: {run.missing} never arrived, {run.failed_posts} POSTs not 200")
     if graph.refused:
         print(f"  the sandbox refused {graph.refused} sends")
+    print(f"  sender actions (seen / typing) that reached the sandbox: {graph.actions}")
 
 
 async def main(args: argparse.Namespace) -> None:

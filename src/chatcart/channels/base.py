@@ -207,6 +207,8 @@ class Capabilities:
     attachments: bool
     cards: int = 0  # carousel elements; 0 = cards become text
     receipt: bool = False  # a native order-summary template
+    # typing_on / typing_off / mark_seen around bot replies (Messenger's sender actions)
+    sender_actions: bool = False
 
 
 class ChannelAdapter(Protocol):
