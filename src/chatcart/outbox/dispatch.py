@@ -50,6 +50,9 @@ from chatcart.policy.schemas import Decision, PolicyRequest, Purpose
 log = logging.getLogger(__name__)
 
 _RATE_LIMIT_CODES = {"4", "17", "32", "613", "80006", "http_429"}
+# Sender actions go out only while the claimed batch is this small: a larger one means
+# people are waiting, and a round trip for typing dots would only delay their answers.
+_COURTESY_BELOW = 32
 _REAUTH_WAIT = timedelta(minutes=5)
 
 
@@ -96,7 +99,10 @@ class Dispatcher:
         threads: dict[tuple[int, str], list[SendJob]] = defaultdict(list)
         for job in jobs:
             threads[(job.account.id, job.recipient_id)].append(job)
-        outcomes = await asyncio.gather(*(self._thread(queue) for queue in threads.values()))
+        courtesy = len(jobs) < _COURTESY_BELOW
+        outcomes = await asyncio.gather(
+            *(self._thread(queue, courtesy=courtesy) for queue in threads.values())
+        )
         effects = Effects()
         async with transaction(self.sessions) as session:
             rows = await service.lock_many(session, [job.outbound_id for job in jobs])
@@ -163,11 +169,12 @@ class Dispatcher:
             content=MessageContent.model_validate(row.content),
         )
 
-    async def _thread(self, jobs: list[SendJob]) -> list[_Outcome]:
+    async def _thread(self, jobs: list[SendJob], *, courtesy: bool = True) -> list[_Outcome]:
         """One person's messages, in order; after a failure the rest wait their turn. Bot
-        replies go out between "seen + typing" and "typing off", as a person would answer."""
+        replies go out between "seen + typing" and "typing off", as a person would answer
+        (with `courtesy`, i.e. when no backlog is waiting)."""
         outcomes: list[_Outcome] = []
-        typing = self._typing_for(jobs)
+        typing = self._typing_for(jobs) if courtesy else None
         if typing is not None:
             await self._sender_actions(typing, "mark_seen", "typing_on")
         for job in jobs:
