@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.models import ChannelAccount, InboundEvent, WebhookDelivery
@@ -93,5 +93,8 @@ async def lock_pending_inbound(
 
 async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
     """Raw webhook POSTs, one statement; their new ids in the order given."""
-    statement = insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True)
+    table = cast(
+        Table, WebhookDelivery.__table__
+    )  # Core, not the ORM's bulk path: the ingress hot path
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return list((await session.scalars(statement, rows)).all())

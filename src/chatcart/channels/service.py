@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -293,10 +293,12 @@ async def _record_items(session: AsyncSession, events: list[tuple[NewInbound, in
         for e, delivery_id in events
     ]
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(InboundRow).on_conflict_do_nothing(
+    # Core, not the ORM bulk path: this is the ingress hot path.
+    table = cast(Table, InboundRow.__table__)
+    statement = insert(table).on_conflict_do_nothing(
         index_elements=["channel_account_id", "external_id"]
     )
-    result = await session.execute(statement.returning(InboundRow.id), rows)
+    result = await session.execute(statement.returning(table.c.id), rows)
     return len(result.all())
 
 
