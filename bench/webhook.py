@@ -3,9 +3,11 @@
 Two figures, each as a ratio to a bare baseline measured in the same run:
 
 * ack: signed Messenger webhooks (one event each, distinct mids) POSTed by many concurrent
-  aiohttp clients for a few seconds. chatcart (no worker: verify -> record -> 200) against
-  a bare Starlette endpoint that reads the body and answers 200. Both servers run in a child
-  process under the same uvicorn settings; the load comes from this process.
+  clients for a few seconds. chatcart (no worker: verify -> record raw body and items ->
+  200) against a bare Starlette endpoint that reads the body and answers 200. Both servers
+  run in a child process under the same uvicorn settings. The load comes from wrk when it
+  is installed (found on PATH; a Python client saturates before a bare server does), else
+  from aiohttp clients in this process, and the output says which.
 * webhook -> reply: chatcart with its worker, its Messenger adapter pointed at the Graph
   sandbox (served in this process). Per message, the time from the webhook POST to the
   sandbox receiving the reply. Baseline: a bare aiohttp sender posting the same number of
@@ -25,6 +27,7 @@ import itertools
 import json
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -280,6 +283,66 @@ async def _ack_load(url: str, page: str, seconds: float, clients: int) -> tuple[
     return ok, bad, elapsed
 
 
+_WRK_SCRIPT = r"""
+-- Signed requests prepared by bench/webhook.py, one "signature<TAB>body" per line; each
+-- thread takes every n-th line from its own offset, so no two requests repeat a mid.
+counter = 0
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+end
+function init(args)
+  sigs, bodies = {}, {}
+  for line in io.lines(args[1]) do
+    local tab = line:find("\t", 1, true)
+    sigs[#sigs + 1] = line:sub(1, tab - 1)
+    bodies[#bodies + 1] = line:sub(tab + 1)
+  end
+  step = tonumber(args[2])
+  idx = tid + 1 - step
+end
+function request()
+  idx = idx + step
+  if idx > #bodies then idx = tid + 1 end
+  local headers = {["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = sigs[idx]}
+  return wrk.format("POST", nil, headers, bodies[idx])
+end
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d\n", summary.requests, summary.errors.status,
+                         summary.duration))
+end
+"""
+
+
+async def _ack_load_wrk(
+    wrk: str, url: str, page: str, seconds: float, clients: int
+) -> tuple[int, int, float]:
+    """`_ack_load` with wrk (C, two threads) as the load generator: the same signed
+    single-event webhooks, prepared up front (more than wrk can send in the time)."""
+    run = secrets.token_hex(4)
+    count = int(seconds * 40_000)
+    threads = 2
+    with tempfile.TemporaryDirectory() as tmp:
+        requests = Path(tmp) / "requests.tsv"
+        with requests.open("wb") as out:
+            for n in range(count):
+                body = _webhook_body(page, f"psid-{n % 5000}", f"m_{run}_{n}", "còn hàng không?")
+                out.write(sign(SECRET, body).encode() + b"\t" + body + b"\n")
+        script = Path(tmp) / "signed.lua"
+        script.write_text(_WRK_SCRIPT)
+        argv = [wrk, f"-t{threads}", f"-c{clients}", f"-d{max(1, round(seconds))}s"]
+        argv += ["-s", str(script), url, "--", str(requests), str(threads)]
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out_bytes, err = await proc.communicate()
+    for line in out_bytes.decode().splitlines():
+        if line.startswith("RESULT "):
+            total, bad, micros = (int(v) for v in line.split()[1:])
+            return total - bad, bad, micros / 1e6
+    raise RuntimeError(f"wrk gave no result: {err.decode()[-500:]}")
+
+
 async def bench_ack(shape: Shape, seconds: float, clients: int, rounds: int) -> None:
     page = "900000000000001"
     values, (account_id,) = await _fresh(shape, "ack", [page])
@@ -289,17 +352,31 @@ async def bench_ack(shape: Shape, seconds: float, clients: int, rounds: int) -> 
             "baseline": f"{bare}/webhooks/messenger/{account_id}",
             "chatcart": f"{app}/webhooks/messenger/{account_id}",
         }
+        wrk = shutil.which("wrk")
+
+        async def load(url: str, duration: float) -> tuple[int, int, float]:
+            if wrk:
+                return await _ack_load_wrk(wrk, url, page, duration, clients)
+            return await _ack_load(url, page, duration, clients)
+
         for url in urls.values():  # warm up both (connections, caches)
-            await _ack_load(url, page, 0.5, clients)
+            await load(url, 1.0)
         for _ in range(rounds):  # interleaved: noise hits both alike; keep the best
             for name, url in urls.items():
-                result = await _ack_load(url, page, seconds, clients)
+                result = await load(url, seconds)
                 if name not in best or result[0] / result[2] > best[name][0] / best[name][2]:
                     best[name] = result
     base_ok, base_bad, base_time = best["baseline"]
     ok, bad, elapsed = best["chatcart"]
     base_rate, rate = base_ok / base_time, ok / elapsed
+    generator = (
+        "wrk"
+        if wrk
+        else "aiohttp in Python (install wrk, e.g. apt-get install wrk: "
+        "this generator saturates before a bare server does)"
+    )
     print(f"webhook ack: {clients} concurrent senders, {seconds:g} s, best of {rounds}")
+    print(f"  load generator: {generator}")
     print(f"{'':24}{'baseline':>12}{'chatcart':>12}{'ratio':>10}")
     print(f"{'acks/s':24}{base_rate:12.0f}{rate:12.0f}{rate / base_rate:10.2f}x")
     if bad or base_bad:
@@ -313,13 +390,16 @@ class TimedGraph(GraphState):
         super().__init__()
         self.arrivals: dict[tuple[str | None, str | None], list[float]] = defaultdict(list)
         self.refused = 0
+        self.actions = 0
         self.waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.count = 0
 
     def record(self, **fields: Any) -> SendRecord:
         record = super().record(**fields)
         self.log.clear()  # the bench reads arrivals, not the log: keep memory flat
-        if record.accepted:
+        if record.sender_action is not None:
+            self.actions += 1  # typing / seen around a reply: not a reply
+        elif record.accepted:
             self.arrivals[(record.account_id, record.user_id)].append(time.perf_counter())
             self.count += 1
             for target, future in self.waiters:
@@ -519,6 +599,7 @@ async def bench_reply(
                 print(f"  {name}: {run.missing} never arrived, {run.failed_posts} POSTs not 200")
     if graph.refused:
         print(f"  the sandbox refused {graph.refused} sends")
+    print(f"  sender actions (seen / typing) that reached the sandbox: {graph.actions}")
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -55,7 +55,9 @@ class Settings(BaseSettings):
 
     # Worker tuning.
     worker_poll_seconds: float = 1.0
-    worker_batch_size: int = 50
+    # Rows claimed per round (inbound events, outbound messages); a batch costs a fixed
+    # number of statements, so larger batches carry a burst for fewer round trips.
+    worker_batch_size: int = 200
     claim_seconds: int = 60
     outbox_max_attempts: int = 5
     # Broadcasts: recipients taken per claim, sends in flight at once per worker.

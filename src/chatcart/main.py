@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
 
 from chatcart import __version__, demo
 from chatcart.channels import webhooks
@@ -112,6 +113,16 @@ def _api(runtime: Runtime) -> FastAPI:
     return api
 
 
+class _App(FastAPI):
+    """The app, with Meta webhook POSTs served before the middleware stack and the router
+    (channels/webhooks.py `fast_path`): the door every customer message comes through."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if await webhooks.fast_path(self.state.ingress, scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> FastAPI:
     settings = settings or get_settings()
     runtime = Runtime.open(settings)  # raises ConfigError (e.g. no SECRET_KEY in production)
@@ -140,7 +151,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
                 await graph.drain()
             await runtime.close()
 
-    app = FastAPI(
+    app = _App(
         title="chatcart",
         version=__version__,
         lifespan=lifespan,
@@ -149,6 +160,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.ingress = webhooks.Ingress(runtime)
     app.add_middleware(
         SessionMiddleware,
         secret_key=runtime.settings.resolved_secret_key(),

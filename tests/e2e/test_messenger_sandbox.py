@@ -36,13 +36,17 @@ class World:
     account_id: int
     base: str
 
+    def messages_to(self, psid: str) -> list[Any]:
+        """Send API calls carrying a message (sender actions left out)."""
+        return [r for r in self.graph.sends(PAGE, psid) if r.message is not None]
+
     async def sent_to(self, psid: str, n: int, timeout: float = 15.0) -> list[Any]:
         for _ in range(int(timeout / 0.05)):
-            records = self.graph.sends(PAGE, psid)
+            records = self.messages_to(psid)
             if len(records) >= n:
                 return records
             await asyncio.sleep(0.05)
-        raise AssertionError(f"{len(self.graph.sends(PAGE, psid))} sends to {psid}, wanted {n}")
+        raise AssertionError(f"{len(self.messages_to(psid))} sends to {psid}, wanted {n}")
 
 
 @pytest.fixture
@@ -109,7 +113,22 @@ async def test_a_message_gets_a_reply_by_name_with_the_right_messaging_type(
             break
         await asyncio.sleep(0.05)
     assert status == "read"
-    assert len(world.graph.sends(PAGE, "psid-an")) == 1
+    assert len(world.messages_to("psid-an")) == 1
+    # Seen and typing before the reply, typing off after it, as Meta's Send API takes them.
+    calls = world.graph.sends(PAGE, "psid-an")
+    assert all(c.accepted for c in calls)
+    actions = [(c.seq, c.sender_action) for c in calls if c.sender_action]
+    before = {a for seq, a in actions if seq < reply.seq}
+    after = {a for seq, a in actions if seq > reply.seq}
+    assert before == {"mark_seen", "typing_on"}
+    assert after == {"typing_off"}
+    for call in calls:
+        if call.sender_action:
+            assert call.request == {
+                "recipient": {"id": "psid-an"},
+                "sender_action": call.sender_action,
+            }
+            assert call.response == {"recipient_id": "psid-an"}
 
 
 async def test_a_ref_link_greets_and_records_where_the_person_came_from(

@@ -136,6 +136,9 @@ class InboundEvent(BaseModel):
     mids: list[str] = Field(default_factory=list)  # delivery: the delivered message ids
     app_id: str | None = None  # echo: the app that sent it
     metadata: str | None = None  # echo: what the sender attached (ours: the idempotency key)
+    # Came on `standby`: another app (a Page inbox, a handover receiver) owns the thread, so
+    # the event is recorded but never answered.
+    standby: bool = False
 
 
 class AccountRef(BaseModel):
@@ -204,6 +207,8 @@ class Capabilities:
     attachments: bool
     cards: int = 0  # carousel elements; 0 = cards become text
     receipt: bool = False  # a native order-summary template
+    # typing_on / typing_off / mark_seen around bot replies (Messenger's sender actions)
+    sender_actions: bool = False
 
 
 class ChannelAdapter(Protocol):

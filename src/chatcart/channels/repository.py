@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatcart.models import ChannelAccount, InboundEvent
+from chatcart.models import ChannelAccount, InboundEvent, WebhookDelivery
 
 
 async def account(session: AsyncSession, account_id: int) -> ChannelAccount | None:
@@ -87,3 +89,12 @@ async def lock_pending_inbound(
         .with_for_update()
     )
     return set((await session.scalars(query)).all())
+
+
+async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Raw webhook POSTs, one statement; their new ids in the order given."""
+    table = cast(
+        Table, WebhookDelivery.__table__
+    )  # Core, not the ORM's bulk path: the ingress hot path
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list((await session.scalars(statement, rows)).all())

@@ -35,6 +35,17 @@ class NewInbound:
 
 
 @dataclass(frozen=True, slots=True)
+class RawDelivery:
+    """One webhook POST as received (bytes), with the items split from it to record."""
+
+    workspace_id: int
+    channel_account_id: int
+    body: bytes
+    items: list[NewInbound]
+    error: str | None = None  # signed yet unreadable: why
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimedInbound:
     id: int
     workspace_id: int

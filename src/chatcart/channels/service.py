@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from chatcart.channels.schemas import (
     ChannelAccountOut,
     ClaimedInbound,
     NewInbound,
+    RawDelivery,
     RecordedEvent,
 )
 from chatcart.kit import jsonx
@@ -238,14 +239,45 @@ async def record_inbound(
     return RecordedEvent(id=row.id, created=True)
 
 
+async def record_deliveries(session: AsyncSession, deliveries: list[RawDelivery]) -> int:
+    """Store webhook POSTs as received (one statement), then the items split from them (one
+    more), each item pointing at its POST. Returns how many items were new."""
+    if not deliveries:
+        return 0
+    now = utcnow()
+    ids = await repository.insert_deliveries(
+        session,
+        [
+            {
+                "workspace_id": d.workspace_id,
+                "channel_account_id": d.channel_account_id,
+                "received_at": now,
+                "body": d.body,
+                "items": len(d.items),
+                "error": d.error,
+            }
+            for d in deliveries
+        ],
+    )
+    items: list[tuple[NewInbound, int | None]] = [
+        (item, ids[n]) for n, d in enumerate(deliveries) for item in d.items
+    ]
+    return await _record_items(session, items)
+
+
 async def record_inbound_many(session: AsyncSession, events: list[NewInbound]) -> int:
     """Store many raw events in one statement; redeliveries (same account + external id,
     also twice within one batch) are skipped. Returns how many were new."""
+    return await _record_items(session, [(event, None) for event in events])
+
+
+async def _record_items(session: AsyncSession, events: list[tuple[NewInbound, int | None]]) -> int:
     if not events:
         return 0
     now = utcnow()
     rows = [
         {
+            "delivery_id": delivery_id,
             "workspace_id": e.workspace_id,
             "channel_account_id": e.channel_account_id,
             "external_id": e.external_id,
@@ -258,13 +290,15 @@ async def record_inbound_many(session: AsyncSession, events: list[NewInbound]) -
             "available_at": now,
             "processed_at": now if e.status != "pending" else None,
         }
-        for e in events
+        for e, delivery_id in events
     ]
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(InboundRow).on_conflict_do_nothing(
+    # Core, not the ORM bulk path: this is the ingress hot path.
+    table = cast(Table, InboundRow.__table__)
+    statement = insert(table).on_conflict_do_nothing(
         index_elements=["channel_account_id", "external_id"]
     )
-    result = await session.execute(statement.returning(InboundRow.id), rows)
+    result = await session.execute(statement.returning(table.c.id), rows)
     return len(result.all())
 
 

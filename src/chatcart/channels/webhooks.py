@@ -1,27 +1,32 @@
 """Webhook ingress for Meta channels: verify -> record -> 200 (DESIGN.md §5).
 
 Nothing is processed here. The signature is checked over the raw bytes in constant time;
-a batch is split into its items, each recorded once (a redelivery is a no-op) through a
-group commit, and the worker is woken. Everything that is refused is logged with why.
+the POST body is recorded as received (bytes) and split into its items, each recorded once
+(a redelivery is a no-op), all through a group commit, before the 200; then the worker is
+woken. Everything that is refused is logged with why. `fast_path` serves these POSTs
+straight from ASGI, ahead of the app's middleware and router.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from chatcart.channels import service as channels
 from chatcart.channels.base import AccountRef
 from chatcart.channels.errors import ChannelAccountNotFound
 from chatcart.channels.meta.signature import verify_signature
 from chatcart.channels.meta.webhook import WebhookError, split_webhook
-from chatcart.channels.schemas import NewInbound
+from chatcart.channels.schemas import NewInbound, RawDelivery
 from chatcart.kit.batcher import GroupCommitter
 from chatcart.kit.crypto import same
 from chatcart.kit.db import transaction
@@ -49,11 +54,11 @@ class Ingress:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self._accounts: dict[int, _Cached] = {}
-        self.committer: GroupCommitter[NewInbound] = GroupCommitter(self._flush)
+        self.committer: GroupCommitter[RawDelivery] = GroupCommitter(self._flush)
 
-    async def _flush(self, events: list[NewInbound]) -> None:
+    async def _flush(self, deliveries: list[RawDelivery]) -> None:
         async with transaction(self.rt.sessions) as session:
-            await channels.record_inbound_many(session, events)
+            await channels.record_deliveries(session, deliveries)
         await self.rt.bus.publish("wake:inbound", {})
 
     async def account(self, account_id: int) -> _Cached:
@@ -113,53 +118,58 @@ async def verify_subscription(kind: str, account_id: int, request: Request) -> R
     return PlainTextResponse(params.get("hub.challenge", ""))
 
 
-async def receive(request: Request) -> Response:
-    """The POST route, a plain Starlette endpoint: no dependency injection or validation
-    layer on the busiest door (it reads its two path parameters itself)."""
-    kind = request.path_params["kind"]
+Answer = tuple[int, str]
+HeaderOf = Callable[[str], str | None]
+ReadBody = Callable[[], Awaitable[bytes | None]]  # None: longer than MAX_BODY_BYTES
+
+
+async def accept(
+    ingress: Ingress, kind: str, raw_account_id: str, header: HeaderOf, read_body: ReadBody
+) -> Answer:
+    """The POST door, shared by the route and the ASGI fast path: refuse what is not ours or
+    not signed; record the raw body and its items (group commit); then answer 200."""
     try:
-        account_id = int(request.path_params["account_id"])
+        account_id = int(raw_account_id)
     except ValueError:
-        return PlainTextResponse("unknown channel account", status_code=404)
-    cached = await _known(request, kind, account_id)
-    if cached is None or cached.account is None:
-        log.warning("webhook: unknown %s account %s", kind, account_id)
-        return PlainTextResponse("unknown channel account", status_code=404)
+        return 404, "unknown channel account"
+    cached = await ingress.account(account_id) if kind in _OBJECTS else None
+    if cached is None or cached.account is None or cached.account.kind != kind:
+        log.warning("webhook: unknown %s account %s", kind, raw_account_id)
+        return 404, "unknown channel account"
     account = cached.account
-    declared = request.headers.get("content-length")
+    declared = header("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         log.warning("webhook: %s account %s: body of %s bytes refused", kind, account_id, declared)
-        return PlainTextResponse("body too large", status_code=413)
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return PlainTextResponse("body too large", status_code=413)
-    signature = request.headers.get("x-hub-signature-256")
+        return 413, "body too large"
+    body = await read_body()
+    if body is None:
+        log.warning("webhook: %s account %s: body over %s bytes", kind, account_id, MAX_BODY_BYTES)
+        return 413, "body too large"
+    signature = header("x-hub-signature-256")
     if not signature:
         log.warning("webhook: %s account %s: no X-Hub-Signature-256", kind, account_id)
-        return PlainTextResponse("signature missing", status_code=401)
+        return 401, "signature missing"
     if not verify_signature(account.credentials.get("app_secret", ""), body, signature):
         log.warning("webhook: %s account %s: signature does not match", kind, account_id)
-        return PlainTextResponse("signature does not match", status_code=403)
-    ingress = ingress_of(request)
+        return 403, "signature does not match"
     try:
         batch = split_webhook(body, _OBJECTS[kind])
     except WebhookError as exc:
         # Signed by Meta yet unreadable: keep it (failed) so it can be looked at, then say so.
         log.warning("webhook: %s account %s: %s", kind, account_id, exc.reason)
         digest = hashlib.sha256(body).hexdigest()
-        await ingress.committer.submit(
-            [
-                NewInbound(
-                    workspace_id=cached.workspace_id,
-                    channel_account_id=account.id,
-                    external_id=f"bad:{digest}",
-                    body=body.decode("utf-8", errors="replace"),
-                    status="failed",
-                    error=f"webhook: {exc.reason}",
-                )
-            ]
+        failed = NewInbound(
+            workspace_id=cached.workspace_id,
+            channel_account_id=account.id,
+            external_id=f"bad:{digest}",
+            body=body.decode("utf-8", errors="replace"),
+            status="failed",
+            error=f"webhook: {exc.reason}",
         )
-        return PlainTextResponse(exc.reason, status_code=exc.status)
+        await ingress.committer.submit(
+            [RawDelivery(cached.workspace_id, account.id, body, [failed], f"webhook: {exc.reason}")]
+        )
+        return exc.status, exc.reason
     page_id = account.settings.get("page_id") if kind == "instagram" else None
     ours = {account.external_id, page_id} - {None}
     events = []
@@ -181,11 +191,90 @@ async def receive(request: Request) -> Response:
                 body=item.body.decode("utf-8"),
             )
         )
-    if events:
-        await ingress.committer.submit(events)
-    return PlainTextResponse("EVENT_RECEIVED")
+    await ingress.committer.submit([RawDelivery(cached.workspace_id, account.id, body, events)])
+    return 200, "EVENT_RECEIVED"
+
+
+async def receive(request: Request) -> Response:
+    """The POST route (what the fast path below falls back to when it is not in front)."""
+
+    async def read_body() -> bytes | None:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    status, text = await accept(
+        ingress_of(request),
+        request.path_params["kind"],
+        request.path_params["account_id"],
+        request.headers.get,
+        read_body,
+    )
+    return PlainTextResponse(text, status_code=status)
 
 
 router.add_route(
     router.prefix + "/{kind}/{account_id}", receive, methods=["POST"], include_in_schema=False
 )
+
+
+# ---- the fast path -------------------------------------------------------------------------
+
+_PATH = re.compile(r"^/webhooks/(messenger|instagram)/([^/]+)$")
+
+
+async def fast_path(ingress: Ingress, scope: Scope, receive_: Receive, send: Send) -> bool:
+    """Serve a webhook POST straight from ASGI, before the app's middleware and router: the
+    busiest door does only its own work. False when the request is not a webhook POST."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return False
+    found = _PATH.match(scope["path"])
+    if found is None:
+        return False
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1").lower()
+        if key in ("content-length", "x-hub-signature-256"):
+            headers[key] = value.decode("latin-1")
+    disconnected = False
+
+    async def read_body() -> bytes | None:
+        nonlocal disconnected
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive_()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+                return b""
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+    try:
+        status, text = await accept(ingress, found.group(1), found.group(2), headers.get, read_body)
+    except Exception:  # what ServerErrorMiddleware would do: log, 500 (Meta retries)
+        log.exception("webhook %s failed", scope["path"])
+        status, text = 500, "Internal Server Error"
+    if disconnected:
+        return True
+    body = text.encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    return True

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, select, update
+from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -62,6 +62,33 @@ async def identity_with_contact(
         )
     ).first()
     return (row[0], row[1]) if row is not None else None
+
+
+async def identities_with_contacts(
+    session: AsyncSession, senders: set[tuple[int, str]]
+) -> list[tuple[ContactIdentity, Contact]]:
+    """`identity_with_contact` for many (account, external id) pairs in one query."""
+    if not senders:
+        return []
+    by_account: dict[int, list[str]] = {}
+    for account_id, external_id in senders:
+        by_account.setdefault(account_id, []).append(external_id)
+    query = (
+        select(ContactIdentity, Contact)
+        .join(Contact, Contact.id == ContactIdentity.contact_id)
+        .where(
+            or_(
+                *(
+                    and_(
+                        ContactIdentity.channel_account_id == account_id,
+                        ContactIdentity.external_id.in_(external_ids),
+                    )
+                    for account_id, external_ids in by_account.items()
+                )
+            )
+        )
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
 async def identities_by_ids(

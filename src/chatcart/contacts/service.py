@@ -18,7 +18,9 @@ from chatcart.contacts import (
     profile,
     repository,
 )
+from chatcart.contacts import known as known_people
 from chatcart.contacts import merge as merging
+from chatcart.contacts.known import KnownPeople as KnownPeople
 from chatcart.contacts.schemas import (
     ContactOut,
     FieldDefinitionOut,
@@ -29,8 +31,11 @@ from chatcart.kit.clock import as_utc, utcnow
 from chatcart.kit.contact_points import FoundPoint
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.errors import NotFound
+from chatcart.kit.ids import blocks_of
 from chatcart.kit.textnorm import fold, nfc
 from chatcart.models import Contact, ContactIdentity, OptinToken
+
+load_known = known_people.load
 
 
 async def resolve(
@@ -43,30 +48,31 @@ async def resolve(
     source: dict[str, Any] | None,
     seen_at: datetime,
     opens_window: bool = True,
+    known: KnownPeople | None = None,
 ) -> ResolvedContact:
     """Find the contact behind a channel identity, creating both on first contact, and move
-    the identity's window clock (last inbound) forward when this interaction opens it."""
+    the identity's window clock (last inbound) forward when this interaction opens it.
+
+    With `known` (a batch's senders, read at once) and kit/ids blocks open, nothing is
+    read and a new person is only added to the session, written by the batch's flush."""
     seen_at = as_utc(seen_at)
-    found_pair = await repository.identity_with_contact(session, channel_account_id, external_id)
+    key = (channel_account_id, external_id)
+    blocks = blocks_of(session)
+    if known is not None and blocks is not None and key in known.asked:
+        found_pair = known.found.get(key)
+        if found_pair is None:
+            return await _create_held(
+                session, known, key, workspace_id, profile, source, seen_at, opens_window
+            )
+    else:
+        found_pair = await repository.identity_with_contact(
+            session, channel_account_id, external_id
+        )
     identity, contact_row = found_pair if found_pair is not None else (None, None)
     created = False
     if identity is None:
-        contact = Contact(
-            workspace_id=workspace_id,
-            source=source or {},
-            last_interaction_at=seen_at if opens_window else None,
-        )
-        _fill_from_profile(contact, profile)
-        contact.search_text = fold(contact.name or "")
-        identity = ContactIdentity(
-            workspace_id=workspace_id,
-            channel_account_id=channel_account_id,
-            external_id=external_id,
-            # First seen through an opt-in or an echo: no window is open yet.
-            last_inbound_at=seen_at if opens_window else None,
-            profile=profile,
-            profile_fetched_at=utcnow() if profile else None,
-        )
+        contact = _new_contact(workspace_id, profile, source, seen_at, opens_window)
+        identity = _new_identity(workspace_id, key, profile, seen_at, opens_window)
         try:
             async with session.begin_nested():
                 session.add(contact)
@@ -91,12 +97,76 @@ async def resolve(
             await book.refresh_search_text(session, contact_row)
         elif profile:
             _fill_from_profile(contact_row, profile)
+    return _resolved(contact_row, identity, created=created)
+
+
+async def _create_held(
+    session: AsyncSession,
+    known: KnownPeople,
+    key: tuple[int, str],
+    workspace_id: int,
+    profile: dict[str, Any],
+    source: dict[str, Any] | None,
+    seen_at: datetime,
+    opens_window: bool,
+) -> ResolvedContact:
+    """A new person inside a batch: keys taken ahead, rows added for the batch's flush (a
+    concurrent creator makes that flush fail, and the batch is redone event by event)."""
+    blocks = blocks_of(session)
+    assert blocks is not None
+    contact = _new_contact(workspace_id, profile, source, seen_at, opens_window)
+    contact.id = await blocks.take(Contact)
+    identity = _new_identity(workspace_id, key, profile, seen_at, opens_window)
+    identity.id = await blocks.take(ContactIdentity)
+    identity.contact_id = contact.id
+    session.add_all([contact, identity])
+    known.found[key] = (identity, contact)
+    return _resolved(contact, identity, created=True)
+
+
+def _new_contact(
+    workspace_id: int,
+    profile: dict[str, Any],
+    source: dict[str, Any] | None,
+    seen_at: datetime,
+    opens_window: bool,
+) -> Contact:
+    contact = Contact(
+        workspace_id=workspace_id,
+        name="",  # set here, not at INSERT: a batch reads it before its flush
+        source=source or {},
+        last_interaction_at=seen_at if opens_window else None,
+    )
+    _fill_from_profile(contact, profile)
+    contact.search_text = fold(contact.name or "")
+    return contact
+
+
+def _new_identity(
+    workspace_id: int,
+    key: tuple[int, str],
+    profile: dict[str, Any],
+    seen_at: datetime,
+    opens_window: bool,
+) -> ContactIdentity:
+    return ContactIdentity(
+        workspace_id=workspace_id,
+        channel_account_id=key[0],
+        external_id=key[1],
+        # First seen through an opt-in or an echo: no window is open yet.
+        last_inbound_at=seen_at if opens_window else None,
+        profile=profile,
+        profile_fetched_at=utcnow() if profile else None,
+    )
+
+
+def _resolved(contact: Contact, identity: ContactIdentity, *, created: bool) -> ResolvedContact:
     return ResolvedContact(
-        contact_id=contact_row.id,
+        contact_id=contact.id,
         identity_id=identity.id,
-        name=contact_row.name,
-        first_name=contact_row.first_name,
-        locale=contact_row.locale,
+        name=contact.name,
+        first_name=contact.first_name,
+        locale=contact.locale,
         created=created,
     )
 

@@ -18,6 +18,7 @@ from chatcart.channels import service as channels
 from chatcart.channels.base import InboundEvent, MessageContent
 from chatcart.contacts import service as contacts
 from chatcart.contacts.schemas import ResolvedContact
+from chatcart.conversations import batch as batching
 from chatcart.conversations import flow_turn, repository
 from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
@@ -27,6 +28,7 @@ from chatcart.kit.clock import utcnow
 from chatcart.kit.contact_points import find_points
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.effects import Effects
+from chatcart.kit.ids import close_blocks, open_blocks
 from chatcart.kit.textnorm import nfc
 from chatcart.models import Conversation, Message
 from chatcart.outbox import service as outbox
@@ -45,6 +47,7 @@ class _Step:
     index: int
     event: InboundEvent
     workspaces: dict[int, WorkspaceOut]
+    batch: batching.Batch | None = None  # set when a claimed batch runs set-based
 
     @property
     def workspace_id(self) -> int:
@@ -82,14 +85,27 @@ async def apply_many(
     worker_id: str,
     cache: dict[int, WorkspaceOut] | None = None,
 ) -> list[int]:
-    """`apply` for a claimed batch in the caller's one transaction: the events still ours
-    are locked with one query and marked done with one; each runs in claim order (so one
-    person's messages keep theirs). Returns the ids of the events applied."""
+    """`apply` for a claimed batch in the caller's one transaction, set-based: the events
+    still ours are locked with one query; senders, their conversations and the message ids
+    already stored are read with one query each (conversations/batch.py); each event then
+    runs from memory in claim order (so one person's messages keep theirs); new contacts,
+    conversations, messages and outbound rows get their keys ahead (kit/ids) and are
+    written by one flush and one outbox insert; the events are marked done with one
+    statement. Returns the ids of the events applied."""
     cache = {} if cache is None else cache
     ours = await channels.take_inbound_many(session, [p.event_id for p in batch], worker_id)
     applied = [p for p in batch if p.event_id in ours]
-    for prepared in applied:
-        await _run(session, effects, secrets, prepared, cache)
+    blocks = open_blocks(session)
+    outbox.hold_enqueues(session)
+    try:
+        loaded = await batching.load(session, blocks, applied)
+        for prepared in applied:
+            await _run(session, effects, secrets, prepared, cache, loaded)
+        await session.flush()
+        await outbox.write_held(session)
+    finally:
+        outbox.release_held(session)
+        close_blocks(session)
     done = [p.event_id for p in applied]
     await channels.finish_inbound_many(session, done)
     return done
@@ -101,9 +117,10 @@ async def _run(
     secrets: SecretBox,
     prepared: Prepared,
     cache: dict[int, WorkspaceOut],
+    batch: batching.Batch | None = None,
 ) -> None:
     for index, event in enumerate(prepared.events):
-        step = _Step(session, effects, secrets, prepared, index, event, cache)
+        step = _Step(session, effects, secrets, prepared, index, event, cache, batch)
         await _HANDLERS[event.kind](step)
 
 
@@ -122,11 +139,13 @@ async def _resolve(step: _Step, *, opens_window: bool) -> ResolvedContact:
         source=source,
         seen_at=event.timestamp,
         opens_window=opens_window,
+        known=step.batch.people if step.batch else None,
     )
 
 
 async def _conversation(step: _Step, contact: ResolvedContact) -> tuple[Conversation, bool]:
-    return await repository.lock_or_create(
+    find = step.batch.conversation if step.batch else repository.lock_or_create
+    return await find(
         step.session,
         workspace_id=step.workspace_id,
         contact_id=contact.contact_id,
@@ -151,8 +170,10 @@ async def _append(
     """Append a message once: a redelivered event finds its message already there."""
     event = step.event
     external_id = event.external_id if direction == "in" or sender == "agent" else None
-    if external_id and await repository.message_by_external(
-        step.session, conversation.id, external_id
+    if (
+        step.batch is None
+        and external_id
+        and await repository.message_by_external(step.session, conversation.id, external_id)
     ):
         return None
     stored = content.model_dump(exclude_defaults=True)
@@ -168,8 +189,12 @@ async def _append(
         content=stored,
         created_at=event.timestamp if direction == "in" else utcnow(),
     )
-    step.session.add(message)
-    await step.session.flush()
+    if step.batch is not None:
+        if await step.batch.new_message(step.session, message) is None:
+            return None
+    else:
+        step.session.add(message)
+        await step.session.flush()
     _touch(conversation, message)
     step.announce({"type": "message", "conversation_id": conversation.id, "message_id": message.id})
     return message
@@ -185,6 +210,8 @@ async def _person_writes(step: _Step) -> None:
         return  # already handled by an earlier run of this event
     if content.text and any(ch.isdigit() or ch == "@" for ch in content.text):
         await _pick_points(step, contact, message)
+    if step.event.standby:
+        return  # another app owns the thread: it answers, not us
     await _bot_answers(step, contact, conversation, text=content.text, first=created)
 
 
@@ -210,6 +237,8 @@ async def _person_arrives(step: _Step) -> None:
     """m.me ref link or ad into an existing thread: opens the window, greets, no text."""
     contact = await _resolve(step, opens_window=True)
     conversation, _ = await _conversation(step, contact)
+    if step.event.standby:
+        return
     await _bot_answers(step, contact, conversation, text="", first=True)
 
 

@@ -46,6 +46,31 @@ async def lock_by_id(session: AsyncSession, conversation_id: int) -> Conversatio
     )
 
 
+async def lock_many(session: AsyncSession, identity_ids: set[int]) -> dict[int, Conversation]:
+    """The conversations of many identities, locked for this transaction, by identity."""
+    if not identity_ids:
+        return {}
+    query = (
+        select(Conversation)
+        .where(Conversation.identity_id.in_(identity_ids))
+        .order_by(Conversation.id)  # one lock order for every worker
+        .with_for_update()
+    )
+    return {row.identity_id: row for row in (await session.scalars(query)).all()}
+
+
+async def external_ids_in(
+    session: AsyncSession, conversation_ids: set[int], external_ids: set[str]
+) -> set[tuple[int, str]]:
+    """Which of these platform message ids the conversations already hold."""
+    if not conversation_ids or not external_ids:
+        return set()
+    query = select(Message.conversation_id, Message.external_id).where(
+        Message.conversation_id.in_(conversation_ids), Message.external_id.in_(external_ids)
+    )
+    return {(c, e) for c, e in (await session.execute(query)).all() if e is not None}
+
+
 async def message_by_external(
     session: AsyncSession, conversation_id: int, external_id: str
 ) -> Message | None:

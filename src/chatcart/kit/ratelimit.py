@@ -36,6 +36,15 @@ class RateLimiter:
     async def try_acquire(self, limit: str, *keys: str) -> bool:
         return bool(await self._limiter.hit(self._item(limit), *keys))
 
+    async def try_acquire_spare(self, limit: str, *keys: str, keep: float = 0.5) -> bool:
+        """A token only while more than `keep` of the window is still free: for what can be
+        left out (typing indicators), so it never takes a token a message will need."""
+        item = self._item(limit)
+        stats = await self._limiter.get_window_stats(item, *keys)
+        if stats.remaining <= item.amount * keep:
+            return False
+        return bool(await self._limiter.hit(item, *keys))
+
     async def acquire(self, limit: str, *keys: str, max_wait: float = 30.0) -> bool:
         """Wait for a token; False if none came within max_wait seconds."""
         deadline = time.monotonic() + max_wait

@@ -26,7 +26,7 @@ from chatcart.models.contact import (
 from chatcart.models.conversation import Conversation, Message
 from chatcart.models.engagement import OptinToken, PostComment
 from chatcart.models.flow import FlowRow, FlowRun, FlowVersion
-from chatcart.models.inbound import InboundEvent
+from chatcart.models.inbound import InboundEvent, WebhookDelivery
 from chatcart.models.order import Order, OrderEvent, OrderItem
 from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
 from chatcart.models.segment import Segment, SegmentMember
@@ -73,5 +73,6 @@ __all__ = [
     "SegmentMember",
     "Tag",
     "User",
+    "WebhookDelivery",
     "Workspace",
 ]

@@ -25,6 +25,7 @@ from chatcart.channels.base import (
     ChannelAdapter,
     MessageContent,
     OutboundEnvelope,
+    SenderAction,
     SendError,
     SendResult,
 )
@@ -49,6 +50,9 @@ from chatcart.policy.schemas import Decision, PolicyRequest, Purpose
 log = logging.getLogger(__name__)
 
 _RATE_LIMIT_CODES = {"4", "17", "32", "613", "80006", "http_429"}
+# Sender actions go out only while the claimed batch is this small: a larger one means
+# people are waiting, and a round trip for typing dots would only delay their answers.
+_COURTESY_BELOW = 32
 _REAUTH_WAIT = timedelta(minutes=5)
 
 
@@ -95,7 +99,10 @@ class Dispatcher:
         threads: dict[tuple[int, str], list[SendJob]] = defaultdict(list)
         for job in jobs:
             threads[(job.account.id, job.recipient_id)].append(job)
-        outcomes = await asyncio.gather(*(self._thread(queue) for queue in threads.values()))
+        courtesy = len(jobs) < _COURTESY_BELOW
+        outcomes = await asyncio.gather(
+            *(self._thread(queue, courtesy=courtesy) for queue in threads.values())
+        )
         effects = Effects()
         async with transaction(self.sessions) as session:
             rows = await service.lock_many(session, [job.outbound_id for job in jobs])
@@ -162,9 +169,14 @@ class Dispatcher:
             content=MessageContent.model_validate(row.content),
         )
 
-    async def _thread(self, jobs: list[SendJob]) -> list[_Outcome]:
-        """One person's messages, in order; after a failure the rest wait their turn."""
+    async def _thread(self, jobs: list[SendJob], *, courtesy: bool = True) -> list[_Outcome]:
+        """One person's messages, in order; after a failure the rest wait their turn. Bot
+        replies go out between "seen + typing" and "typing off", as a person would answer
+        (with `courtesy`, i.e. when no backlog is waiting)."""
         outcomes: list[_Outcome] = []
+        typing = self._typing_for(jobs) if courtesy else None
+        if typing is not None:
+            await self._sender_actions(typing, "mark_seen", "typing_on")
         for job in jobs:
             if outcomes and not isinstance(outcomes[-1].result, SendResult):
                 # Keep the order: this one goes only after the one before it.
@@ -172,7 +184,47 @@ class Dispatcher:
                 outcomes.append(_Outcome(job, utcnow(), defer_until=after))
                 continue
             outcomes.append(await self._send(job))
+        if typing is not None:
+            await self._sender_actions(typing, "typing_off")
         return outcomes
+
+    def _typing_for(self, jobs: list[SendJob]) -> SendJob | None:
+        """The bot reply that sender actions may go with: on a channel that has them, to a
+        person who can be reached, inside the window (policy says a standard message)."""
+        job = next((j for j in jobs if j.purpose == "reply" and j.written_by == "bot"), None)
+        if job is None or job.recipient_kind != "id" or not job.reachable:
+            return None
+        adapter = self.adapters.get(job.account.kind)
+        if adapter is None or not adapter.capabilities.sender_actions:
+            return None
+        if job.account_status == "reauth_required" or self._paused.get(job.account.id, 0.0) > (
+            time.monotonic()
+        ):
+            return None
+        decision = self._decide(job)
+        return job if decision.allowed and decision.tag is None else None
+
+    async def _sender_actions(self, job: SendJob, *actions: SenderAction) -> None:
+        """Courtesy, not messages: each takes a send token only while the Page has plenty to
+        spare (a reply never waits for a typing indicator), is never retried, and a refusal
+        is only logged."""
+        adapter = self.adapters[job.account.kind]
+        rate = policy.send_rate(job.account.kind, purpose=Purpose.REPLY)
+
+        async def one(action: SenderAction) -> None:
+            if not await self.limiter.try_acquire_spare(rate.limit, "send", str(job.account.id)):
+                return
+            envelope = OutboundEnvelope(
+                idempotency_key=f"{job.idempotency_key}:{action}",
+                recipient_id=job.recipient_id,
+                sender_action=action,
+            )
+            try:
+                await adapter.send(job.account, envelope)
+            except Exception as exc:  # a lost typing indicator harms nobody
+                log.info("%s to %s not sent: %s", action, job.recipient_id, exc)
+
+        await asyncio.gather(*(one(action) for action in actions))
 
     def _decide(self, job: SendJob) -> Decision:
         # A purpose we do not know is judged as strictly as a promotion.

@@ -12,6 +12,7 @@ from chatcart.channels.base import MessageContent, SendError, SendResult
 from chatcart.kit.claims import claim_due
 from chatcart.kit.clock import utcnow
 from chatcart.kit.effects import Effects
+from chatcart.kit.ids import blocks_of
 from chatcart.models import DeliveryAttempt, OutboundMessage
 from chatcart.outbox import repository
 
@@ -34,25 +35,34 @@ async def enqueue(
     recipient_external_id: str | None = None,
     written_by: str = "bot",
 ) -> int:
-    """Queue one send. The same idempotency key twice returns the first row's id."""
-    new_id = await repository.insert_once(
-        session,
-        {
-            "workspace_id": workspace_id,
-            "channel_account_id": channel_account_id,
-            "identity_id": identity_id,
-            "contact_id": contact_id,
-            "conversation_id": conversation_id,
-            "message_id": message_id,
-            "idempotency_key": idempotency_key,
-            "content": content.model_dump(exclude_defaults=True),
-            "purpose": purpose,
-            "next_attempt_at": not_before or utcnow(),
-            "recipient_kind": recipient_kind,
-            "recipient_external_id": recipient_external_id,
-            "written_by": written_by,
-        },
-    )
+    """Queue one send. The same idempotency key twice returns the first row's id.
+
+    Between `hold_enqueues` and `write_held` (a claimed inbound batch) the row is kept
+    back, with its key taken ahead from kit/ids, and written with the others at once."""
+    values: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "channel_account_id": channel_account_id,
+        "identity_id": identity_id,
+        "contact_id": contact_id,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "idempotency_key": idempotency_key,
+        "content": content.model_dump(exclude_defaults=True),
+        "purpose": purpose,
+        "next_attempt_at": not_before or utcnow(),
+        "recipient_kind": recipient_kind,
+        "recipient_external_id": recipient_external_id,
+        "written_by": written_by,
+    }
+    held: dict[str, dict[str, Any]] | None = session.info.get(_HELD)
+    blocks = blocks_of(session)
+    if held is not None and blocks is not None:
+        if idempotency_key not in held:
+            values["id"] = await blocks.take(OutboundMessage)
+            held[idempotency_key] = values
+            effects.wake("outbox")
+        return int(held[idempotency_key]["id"])
+    new_id = await repository.insert_once(session, values)
     if new_id is None:  # the key is taken: that row is the send
         existing = await repository.by_key(session, idempotency_key)
         if existing is None:
@@ -60,6 +70,36 @@ async def enqueue(
         return existing.id
     effects.wake("outbox")
     return new_id
+
+
+_HELD = "chatcart.outbox.held"
+
+
+class HeldKeyTaken(RuntimeError):
+    """A held row's idempotency key was already in the table: the batch must be redone one
+    event at a time, where enqueue answers with the existing row."""
+
+
+def hold_enqueues(session: AsyncSession) -> None:
+    """From now on, enqueue() keeps rows back for `write_held` (needs kit/ids blocks open)."""
+    session.info[_HELD] = {}
+
+
+async def write_held(session: AsyncSession) -> int:
+    """Write the held rows with one statement and stop holding; call after the session's
+    flush (the rows point at messages written by it)."""
+    held: dict[str, dict[str, Any]] = session.info.pop(_HELD, None) or {}
+    if not held:
+        return 0
+    inserted = len(await repository.insert_many_once(session, list(held.values())))
+    if inserted != len(held):
+        raise HeldKeyTaken(f"{len(held) - inserted} of {len(held)} outbound keys already taken")
+    return inserted
+
+
+def release_held(session: AsyncSession) -> None:
+    """Stop holding without writing (the batch failed and is rolled back)."""
+    session.info.pop(_HELD, None)
 
 
 async def claim(session: AsyncSession, worker_id: str, batch: int, lease_seconds: int) -> list[int]:

@@ -96,7 +96,8 @@ def _bubble(record: SendRecord) -> Bubble:
 
 
 def _thread(request: Request, page_id: str) -> list[Bubble]:
-    sent = [_bubble(r) for r in _graph(request).sends(page_id) if r.request]
+    # Sender actions (typing, seen) are not bubbles.
+    sent = [_bubble(r) for r in _graph(request).sends(page_id) if r.message is not None]
     mine = _actions(request).get(page_id, [])
     bubbles = sorted([*mine, *sent], key=lambda b: b.at)
     last_page = next((b for b in reversed(bubbles) if b.side == "page"), None)

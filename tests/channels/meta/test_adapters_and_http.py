@@ -19,7 +19,13 @@ def test_capabilities() -> None:
     instagram: ChannelAdapter = InstagramAdapter("http://graph.invalid", VERSION)
     assert (messenger.kind, instagram.kind) == ("messenger", "instagram")
     assert messenger.capabilities == Capabilities(
-        max_text_chars=2000, quick_replies=13, buttons=3, attachments=True, cards=10, receipt=True
+        max_text_chars=2000,
+        quick_replies=13,
+        buttons=3,
+        attachments=True,
+        cards=10,
+        receipt=True,
+        sender_actions=True,
     )
     assert instagram.capabilities == Capabilities(
         max_text_chars=1000, quick_replies=13, buttons=3, attachments=True, cards=10, receipt=False

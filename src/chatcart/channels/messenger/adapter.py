@@ -19,6 +19,7 @@ CAPABILITIES = Capabilities(
     attachments=True,
     cards=10,
     receipt=True,
+    sender_actions=True,  # §2.1
 )
 
 

@@ -40,7 +40,10 @@ def parse_recorded(body: bytes, account: AccountRef, expected_object: str) -> li
         recorded.object, recorded.entry_id, recorded.field, recorded.item
     )
     if recorded.field in MESSAGING_FIELDS:
-        return parse_messaging(recorded.item, external_id)
+        events = parse_messaging(recorded.item, external_id)
+        if recorded.field == "standby":  # another app owns the thread: we only listen
+            events = [event.model_copy(update={"standby": True}) for event in events]
+        return events
     value = recorded.item.get("value")
     if not isinstance(value, dict):
         raise ParseError(f"{recorded.field} change without a value object")

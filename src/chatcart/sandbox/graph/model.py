@@ -153,6 +153,12 @@ class SendRecord:
         value = self.request.get("message")
         return value if isinstance(value, dict) else None
 
+    @property
+    def sender_action(self) -> str | None:
+        """typing_on / typing_off / mark_seen when this call was a sender action."""
+        value = self.request.get("sender_action")
+        return value if isinstance(value, str) else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq,

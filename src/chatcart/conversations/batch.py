@@ -1,0 +1,82 @@
+"""What a claimed inbound batch reads up front, so each event runs from memory: the
+senders (contacts room), their conversations locked with one query, and which message
+ids are already stored (redeliveries). New rows get their keys from kit/ids and are
+written by one flush at the end of the batch (engine.apply_many)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.contacts import service as contacts
+from chatcart.conversations import repository
+from chatcart.conversations.schemas import Prepared
+from chatcart.kit.ids import IdBlocks
+from chatcart.models import Conversation, Message
+
+# Events whose sender the engine resolves to a contact.
+PEOPLE_EVENTS = frozenset({"message", "postback", "story_mention", "referral", "echo", "optin"})
+
+
+@dataclass
+class Batch:
+    blocks: IdBlocks
+    people: contacts.KnownPeople
+    conversations: dict[int, Conversation]  # by identity id, locked
+    stored: set[tuple[int, str]] = field(default_factory=set)  # (conversation, external id)
+
+    async def conversation(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: int,
+        contact_id: int,
+        channel_account_id: int,
+        identity_id: int,
+    ) -> tuple[Conversation, bool]:
+        found = self.conversations.get(identity_id)
+        if found is not None:
+            return found, False
+        # Not among the locked ones: the identity has none yet (or is new in this batch).
+        conversation = Conversation(
+            id=await self.blocks.take(Conversation),
+            workspace_id=workspace_id,
+            contact_id=contact_id,
+            channel_account_id=channel_account_id,
+            identity_id=identity_id,
+            status="open",
+            bot_paused=False,
+            last_message_preview="",
+        )
+        session.add(conversation)
+        self.conversations[identity_id] = conversation
+        return conversation, True
+
+    async def new_message(self, session: AsyncSession, message: Message) -> Message | None:
+        """Add a message with its key taken ahead; None if it is already stored."""
+        if message.external_id:
+            key = (message.conversation_id, message.external_id)
+            if key in self.stored:
+                return None
+            self.stored.add(key)
+        message.id = await self.blocks.take(Message)
+        session.add(message)
+        return message
+
+
+async def load(session: AsyncSession, blocks: IdBlocks, batch: list[Prepared]) -> Batch:
+    senders = {
+        (p.account.id, event.sender_id)
+        for p in batch
+        for event in p.events
+        if event.kind in PEOPLE_EVENTS and event.sender_id
+    }
+    people = await contacts.load_known(session, senders)
+    identity_ids = {identity.id for identity, _ in people.found.values()}
+    conversations = await repository.lock_many(session, identity_ids)
+    external_ids = {e.external_id for p in batch for e in p.events if e.external_id}
+    stored = await repository.external_ids_in(
+        session, {c.id for c in conversations.values()}, external_ids
+    )
+    return Batch(blocks, people, conversations, stored)

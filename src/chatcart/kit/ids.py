@@ -1,0 +1,73 @@
+"""Primary keys handed out before the INSERT.
+
+A claimed batch links many new rows to each other (a reply to its message, a message to a
+new conversation) and still writes each table with one statement at the end: the keys are
+taken up front, in blocks. PostgreSQL: from the table's sequence (one query per block; a
+gap left by a rollback is harmless). SQLite: every transaction here begins IMMEDIATE and
+holds the only write lock, so nobody else can insert meanwhile; the block starts after the
+table's highest key, read once per transaction.
+
+Valid for one transaction: make a new `IdBlocks` for each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_LARGEST_BLOCK = 1024
+
+
+class IdBlocks:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._sqlite = session.get_bind().dialect.name == "sqlite"
+        self._free: dict[str, list[int]] = {}
+        self._next_size: dict[str, int] = {}
+        self._last: dict[str, int] = {}
+
+    async def take(self, model: Any) -> int:
+        """A fresh primary key for a row of `model` (an ORM class with an `id` column)."""
+        table = model.__table__
+        if self._sqlite:
+            last = self._last.get(table.name)
+            if last is None:
+                found = await self._session.scalar(select(func.max(table.c.id)))
+                last = int(found or 0)
+            self._last[table.name] = last + 1
+            return last + 1
+        free = self._free.setdefault(table.name, [])
+        if not free:
+            size = self._next_size.get(table.name, 16)
+            self._next_size[table.name] = min(size * 2, _LARGEST_BLOCK)
+            rows = await self._session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :size)"
+                ),
+                {"table": table.name, "size": size},
+            )
+            free.extend(sorted(rows.all(), reverse=True))
+        return int(free.pop())
+
+
+_KEY = "chatcart.id_blocks"
+
+
+def open_blocks(session: AsyncSession) -> IdBlocks:
+    """Start handing out keys in this session's transaction (see `blocks_of`)."""
+    blocks = IdBlocks(session)
+    session.info[_KEY] = blocks
+    return blocks
+
+
+def blocks_of(session: AsyncSession) -> IdBlocks | None:
+    """The session's key blocks while a batch runs, else None (rows get keys on INSERT)."""
+    found = session.info.get(_KEY)
+    return found if isinstance(found, IdBlocks) else None
+
+
+def close_blocks(session: AsyncSession) -> None:
+    session.info.pop(_KEY, None)

@@ -1,0 +1,205 @@
+"""The conversation engine on a claimed batch, set-based: a fixed number of statements
+however many events, and the same outcome as one event at a time (order per person,
+first-contact greeting, redeliveries, standby threads left alone)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import event, func, select
+
+from chatcart.channels import service as channels
+from chatcart.channels.base import AccountRef, InboundEvent, MessageContent
+from chatcart.channels.schemas import NewInbound
+from chatcart.conversations import service as conversations
+from chatcart.conversations.schemas import Prepared
+from chatcart.kit.clock import utcnow
+from chatcart.kit.db import transaction
+from chatcart.kit.effects import Effects
+from chatcart.models import Contact, ContactIdentity, Conversation, Message, OutboundMessage
+from chatcart.runtime import Runtime
+from tests.helpers.factory import make_shop
+
+WORKER = "test-worker"
+
+
+async def _account(runtime: Runtime, workspace_id: int) -> AccountRef:
+    async with transaction(runtime.sessions) as session:
+        account = await channels.connect_meta(
+            session,
+            runtime.secrets,
+            workspace_id=workspace_id,
+            kind="messenger",
+            name="Page",
+            external_id="111",
+            page_token="token",
+            app_secret="secret",
+        )
+        return await channels.account_ref(session, runtime.secrets, account.id)
+
+
+async def _claimed(
+    runtime: Runtime, workspace_id: int, account: AccountRef, events: list[InboundEvent]
+) -> list[Prepared]:
+    """Record one inbound row per event and claim them, as the ingress and worker do."""
+    async with transaction(runtime.sessions) as session:
+        await channels.record_inbound_many(
+            session,
+            [
+                NewInbound(
+                    workspace_id=workspace_id,
+                    channel_account_id=account.id,
+                    external_id=e.external_id,
+                    sender_external_id=e.sender_id,
+                    body="{}",
+                )
+                for e in events
+            ],
+        )
+        ids = await channels.claim_inbound(session, WORKER, 1000, 60)
+        claimed = await channels.load_claimed(session, ids)
+    assert len(claimed) == len(events)
+    return [
+        Prepared(row.id, workspace_id, account, [e]) for row, e in zip(claimed, events, strict=True)
+    ]
+
+
+def _says(psid: str, mid: str, text: str, at: int, *, standby: bool = False) -> InboundEvent:
+    return InboundEvent(
+        kind="message",
+        external_id=mid,
+        sender_id=psid,
+        timestamp=utcnow() - timedelta(seconds=100 - at),
+        content=MessageContent(text=text),
+        standby=standby,
+    )
+
+
+async def _apply(runtime: Runtime, batch: list[Prepared]) -> tuple[list[int], int]:
+    """Apply a batch in one transaction; returns the ids done and the statements run."""
+    statements = 0
+
+    def count(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    engine = runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with transaction(runtime.sessions) as session:
+            done = await conversations.apply_inbound_many(
+                session, Effects(), runtime.secrets, batch, WORKER
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return done, statements
+
+
+async def test_a_batch_runs_in_a_fixed_number_of_statements(runtime: Runtime) -> None:
+    shop = await make_shop(runtime)
+    account = await _account(runtime, shop.workspace_id)
+    # 40 people write twice each: first contacts, then people already known.
+    first = [_says(f"p{n}", f"m{n}a", "xin chào", n) for n in range(40)]
+    done, statements_new = await _apply(
+        runtime, await _claimed(runtime, shop.workspace_id, account, first)
+    )
+    assert len(done) == 40
+    again = [_says(f"p{n}", f"m{n}b", "còn hàng không?", 50 + n) for n in range(40)]
+    done, statements_known = await _apply(
+        runtime, await _claimed(runtime, shop.workspace_id, account, again)
+    )
+    assert len(done) == 40
+    # Per batch, not per event: lock events, read people, conversations, stored ids, take
+    # keys, one write per table, mark done (a handful either way, never 40 x anything).
+    assert statements_new <= 24, statements_new
+    assert statements_known <= 24, statements_known
+    async with runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Contact)) == 40
+        assert await session.scalar(select(func.count()).select_from(ContactIdentity)) == 40
+        assert await session.scalar(select(func.count()).select_from(Conversation)) == 40
+        inbound = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.direction == "in")
+        )
+        assert inbound == 80
+        queued = await session.scalar(select(func.count()).select_from(OutboundMessage))
+        replies = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.direction == "out")
+        )
+        assert queued == replies
+        assert queued is not None and queued >= 80
+        # Every outbound row points at its own bot message.
+        rows = (await session.execute(select(OutboundMessage.message_id))).scalars().all()
+        assert len(set(rows)) == len(rows)
+
+
+async def test_one_persons_messages_keep_their_order_and_only_the_first_is_a_first_contact(
+    runtime: Runtime,
+) -> None:
+    shop = await make_shop(runtime)
+    account = await _account(runtime, shop.workspace_id)
+    events = [_says("anh", f"m{n}", f"tin {n}", n) for n in range(5)]
+    done, _ = await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, events))
+    assert len(done) == 5
+    async with runtime.sessions() as session:
+        texts = (
+            await session.scalars(
+                select(Message.text).where(Message.direction == "in").order_by(Message.id)
+            )
+        ).all()
+        assert list(texts) == [f"tin {n}" for n in range(5)]
+        (conversation,) = (await session.scalars(select(Conversation))).all()
+        assert conversation.last_message_at is not None
+        # The greeting goes out once, on the first contact, not once per message.
+        out = (
+            await session.scalars(
+                select(Message.text).where(Message.direction == "out").order_by(Message.id)
+            )
+        ).all()
+    greetings = [t for t in out if t.startswith("Xin chào")]
+    assert len(greetings) == 1, out
+
+
+async def test_a_redelivered_message_is_stored_and_answered_once(runtime: Runtime) -> None:
+    shop = await make_shop(runtime)
+    account = await _account(runtime, shop.workspace_id)
+    once = [_says("binh", "m-1", "giá bao nhiêu", 1)]
+    await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, once))
+    async with runtime.sessions() as session:
+        before = await session.scalar(select(func.count()).select_from(OutboundMessage))
+    # The same mid again, recorded under another inbound id (a platform retry that slipped
+    # past the ingress), in a batch with a new message of the same person.
+    again = [
+        _says("binh", "m-1", "giá bao nhiêu", 1).model_copy(update={"external_id": "m-1"}),
+        _says("binh", "m-2", "size M", 2),
+    ]
+    prepared = await _claimed(
+        runtime,
+        shop.workspace_id,
+        account,
+        [again[0].model_copy(update={"external_id": "retry-of-m-1"}), again[1]],
+    )
+    prepared[0].events = [again[0]]
+    done, _ = await _apply(runtime, prepared)
+    assert len(done) == 2
+    async with runtime.sessions() as session:
+        mids = (
+            await session.scalars(select(Message.external_id).where(Message.direction == "in"))
+        ).all()
+        after = await session.scalar(select(func.count()).select_from(OutboundMessage))
+    assert sorted(m for m in mids if m) == ["m-1", "m-2"]
+    assert before is not None and after is not None and after > before
+
+
+async def test_standby_messages_are_recorded_but_never_answered(runtime: Runtime) -> None:
+    shop = await make_shop(runtime)
+    account = await _account(runtime, shop.workspace_id)
+    events = [_says("chi", "m-s", "em muốn đặt hàng", 1, standby=True)]
+    done, _ = await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, events))
+    assert len(done) == 1
+    async with runtime.sessions() as session:
+        texts = (await session.scalars(select(Message.text))).all()
+        queued = await session.scalar(select(func.count()).select_from(OutboundMessage))
+        identity = await session.scalar(select(ContactIdentity))
+    assert texts == ["em muốn đặt hàng"]
+    assert queued == 0
+    assert identity is not None and identity.last_inbound_at is not None
