@@ -42,7 +42,14 @@ async def live_server(
 async def serve_app(app: Any, *, port: int | None = None) -> AsyncIterator[str]:
     """Serve any ASGI app (the app, a sandbox) on a free port inside the running loop."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):
@@ -55,8 +62,10 @@ async def serve_app(app: Any, *, port: int | None = None) -> AsyncIterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         server.should_exit = True
+        # Generous: on a loaded machine the lifespan's shutdown (worker, engine, Redis) can
+        # take seconds, and cutting it short leaves a transaction or a socket open.
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=10)
+            await asyncio.wait_for(task, timeout=60)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
