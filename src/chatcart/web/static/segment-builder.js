@@ -303,7 +303,8 @@
       const list = el("ol", { class: "rules" });
       node.rules.forEach((rule, i) => list.append(el("li", {}, [renderNode(rule, `${path}.rules[${i}]`, node, i)])));
       const adder = select(
-        [["", L.add]].concat(Object.entries(L.types)),
+        // No custom field defined: the field condition has nothing to offer.
+        [["", L.add]].concat(Object.entries(L.types).filter(([t]) => t !== "field" || catalog.fields.length)),
         "",
         (type) => {
           if (!type) return;
