@@ -72,7 +72,7 @@ class Worker:
         await asyncio.gather(
             self._loop("inbound", self.inbound_once),
             self._loop("outbox", self.dispatcher.run_once),
-            self._loop("broadcasts", self.broadcasts.run_once),
+            self.broadcasts.run(self._stopping),
         )
 
     def stop(self) -> None:
