@@ -140,4 +140,5 @@ async def test_two_workers_share_one_broadcast_on_postgresql(
                     )
                 )
             ).all()
-        assert len(by_worker) == 2, by_worker
+        # Both workers sent part of it (the ledger keeps the last worker that handled a row).
+        assert len({w for w, _ in by_worker if w is not None}) == 2, by_worker

@@ -13,6 +13,7 @@ tick marks them "unknown" (never sent again unless the seller asks).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -127,9 +128,37 @@ class BroadcastRunner:
     _templates: dict[int, Template] = field(default_factory=dict)
     _rng: random.Random = field(default_factory=random.Random)
 
+    async def run(self, stopping: asyncio.Event, idle_poll: float = 5.0) -> None:
+        """The worker loop: a round whenever there is work, woken by `wake:broadcasts`
+        (start, resume); idle, it looks only every `idle_poll` seconds (schedules, a
+        reconnected account) or when the next paced batch is due, so an idle worker does
+        not keep taking SQLite's write lock."""
+        async with self.bus.subscribe("wake:broadcasts") as wakeups:
+            while not stopping.is_set():
+                try:
+                    done, wait = await self.run_round()
+                except Exception:
+                    log.exception("broadcast round failed; retrying after %ss", idle_poll)
+                    done, wait = 0, None
+                if done:
+                    continue
+                timeout = idle_poll if wait is None else max(0.0, min(wait, idle_poll))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeups.get(), timeout=timeout)
+                while not wakeups.empty():
+                    wakeups.get_nowait()
+
     async def run_once(self) -> int:
-        """Every broadcast with work gets a round; returns recipients handled. When all
-        that waits is a pause shorter than a poll, sleep it here (pacing accuracy)."""
+        """One round; when all that waits is a pause shorter than a second, sleep it here."""
+        done, wait = await self.run_round()
+        if not done and wait is not None and wait < 1.0:
+            await asyncio.sleep(max(0.0, wait))
+            return 1
+        return done
+
+    async def run_round(self) -> tuple[int, float | None]:
+        """Every broadcast with work gets a round: (recipients handled, seconds until the
+        soonest paced batch is due)."""
         async with self.sessions() as session:
             ids = await repository.runnable_ids(session, utcnow())
         done = 0
@@ -139,10 +168,7 @@ class BroadcastRunner:
             done += handled
             if wait is not None:
                 waits.append(wait)
-        if not done and waits and min(waits) < 1.0:
-            await asyncio.sleep(max(0.0, min(waits)))
-            return 1
-        return done
+        return done, min(waits) if waits else None
 
     async def tick(self, broadcast_id: int) -> tuple[int, float | None]:
         """One batch of one broadcast, step after step: (recipients handled, seconds until

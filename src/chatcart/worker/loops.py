@@ -84,7 +84,7 @@ class Worker:
                 "flows", self.flows_once, poll=max(5.0, self.rt.settings.worker_poll_seconds)
             ),
             self._holds_loop(),
-            self._loop("broadcasts", self.broadcasts.run_once),
+            self.broadcasts.run(self._stopping),
         )
 
     async def _holds_loop(self) -> None:
