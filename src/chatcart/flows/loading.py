@@ -228,9 +228,9 @@ def _check_flow(flow: Flow, prefix: Path, tree: _Tree, flows: set[str]) -> Itera
     declared = set(flow.variables) | set(BUILTIN_VARIABLES)
     for step_id, step in flow.steps.items():
         here = (*prefix, "steps", step_id)
-        for label, target in step.exits():
+        for where, target in step.exits():
             if target not in flow.steps:
-                yield tree.error((*here, label.split()[0]), f"{label} goes to no step {target!r}")
+                yield tree.error((*here, *where), f"no step {target!r}")
         if isinstance(step, GotoStep) and step.flow not in flows:
             yield tree.error((*here, "flow"), f"no flow {step.flow!r}")
         for text in step.texts():
