@@ -185,9 +185,10 @@ def _typed_steps(data: Any, prefix: Path, tree: _Tree) -> None:
         )
 
 
-def load(text: str, *, known_flows: set[str] | None = None) -> Loaded:
+def load(text: str, *, known_flows: set[str] | None = None, check_gotos: bool = True) -> Loaded:
     """Parse and check a flow document or set. `known_flows`: ids of other flows a `goto`
-    may name (the workspace's), besides those in the document."""
+    may name (the workspace's), besides those in the document; check_gotos=False trusts
+    them all (a stored version, checked when it was published)."""
     data, tree = parse(text)
     if tree.errors and data is None:
         return Loaded([], tree.errors)
@@ -213,7 +214,7 @@ def load(text: str, *, known_flows: set[str] | None = None) -> Loaded:
             tree.errors.append(tree.error(prefixes[index] + ("id",), f"two flows are {flow_id!r}"))
     available = set(ids) | (known_flows or set())
     for prefix, flow in zip(prefixes, flows, strict=True):
-        tree.errors.extend(_check_flow(flow, prefix, tree, available))
+        tree.errors.extend(_check_flow(flow, prefix, tree, available if check_gotos else None))
     tree.errors.extend(_check_loops(flows, prefixes, tree))
     return Loaded([] if tree.errors else flows, sorted(tree.errors, key=_order))
 
@@ -222,7 +223,9 @@ def _order(error: FlowError) -> tuple[int, str]:
     return (error.line or 0, error.path)
 
 
-def _check_flow(flow: Flow, prefix: Path, tree: _Tree, flows: set[str]) -> Iterator[FlowError]:
+def _check_flow(
+    flow: Flow, prefix: Path, tree: _Tree, flows: set[str] | None
+) -> Iterator[FlowError]:
     if flow.start not in flow.steps:
         yield tree.error((*prefix, "start"), f"no step {flow.start!r}")
     declared = set(flow.variables) | set(BUILTIN_VARIABLES)
@@ -231,7 +234,7 @@ def _check_flow(flow: Flow, prefix: Path, tree: _Tree, flows: set[str]) -> Itera
         for where, target in step.exits():
             if target not in flow.steps:
                 yield tree.error((*here, *where), f"no step {target!r}")
-        if isinstance(step, GotoStep) and step.flow not in flows:
+        if isinstance(step, GotoStep) and flows is not None and step.flow not in flows:
             yield tree.error((*here, "flow"), f"no flow {step.flow!r}")
         for text in step.texts():
             yield from _check_text(text, flow, tree, here, declared)
