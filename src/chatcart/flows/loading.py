@@ -30,6 +30,7 @@ from chatcart.flows.render import BUILTIN_VARIABLES, VARIABLE
 
 Path = tuple[str | int, ...]
 MAX_DOCUMENT_CHARS = 500_000
+MAX_NODES = 200_000
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,22 @@ class Loaded:
         return not self.errors
 
 
+class _TooBig(Exception):
+    pass
+
+
 class _Tree:
     """The document's values and the line of every path in it."""
 
     def __init__(self) -> None:
         self.lines: dict[Path, int] = {}
         self.errors: list[FlowError] = []
+        self.nodes = 0
 
     def build(self, node: yaml.Node, loader: yaml.SafeLoader, path: Path) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:  # YAML aliases can expand a short text enormously
+            raise _TooBig
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -110,6 +119,9 @@ def parse(text: str) -> tuple[Any, _Tree]:
     try:
         node = loader.get_single_node()
         data = None if node is None else tree.build(node, loader, ())
+    except _TooBig:
+        tree.errors.append(FlowError("", None, f"more than {MAX_NODES} values (YAML aliases?)"))
+        return None, tree
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
