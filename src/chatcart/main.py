@@ -22,6 +22,7 @@ from chatcart.channels import webhooks
 from chatcart.channels.webchat import endpoints as webchat
 from chatcart.config import Settings, get_settings
 from chatcart.conversations import endpoints as conversations_api
+from chatcart.flows import endpoints as flows_api
 from chatcart.kit.errors import AppError
 from chatcart.runtime import Runtime
 from chatcart.sandbox.graph.app import create_graph_app
@@ -110,6 +111,7 @@ def _api(runtime: Runtime) -> FastAPI:
     api.include_router(conversations_api.router)
     api.include_router(segments_api.contacts_router)
     api.include_router(segments_api.router)
+    api.include_router(flows_api.router)
     return api
 
 

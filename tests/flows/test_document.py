@@ -178,3 +178,17 @@ def test_the_schema_names_every_step_and_trigger() -> None:
     )
     [steps] = defs["Flow"]["properties"]["steps"]["patternProperties"].values()
     assert steps["discriminator"]["propertyName"] == "type"
+
+
+def test_alias_bombs_and_odd_documents_are_refused_quickly() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for n in range(1, 9):
+        bomb += f"{chr(97 + n)}: &{chr(97 + n)} [*{chr(96 + n)}, *{chr(96 + n)}, *{chr(96 + n)},"
+        bomb += (
+            f" *{chr(96 + n)}, *{chr(96 + n)}, *{chr(96 + n)}, *{chr(96 + n)}, *{chr(96 + n)}]\n"
+        )
+    [error] = load(bomb).errors
+    assert "more than" in error.message
+    assert load("- just\n- a list\n").errors[0].message == "a flow (a mapping) or flows: [...]"
+    assert load("").errors[0].message == "a flow (a mapping) or flows: [...]"
+    assert "longer than" in load("x" * 600_000).errors[0].message

@@ -278,3 +278,19 @@ async def test_http_steps_are_signed_mapped_and_fail_to_the_error_branch(
     assert json.loads(call["body"]) == {"name": "bạn", "q": "điểm"}
     timestamp = call["headers"]["X-Chatcart-Timestamp"]
     assert call["headers"]["X-Chatcart-Signature"] == signature(secret, timestamp, call["body"])
+
+
+async def test_goto_into_a_flow_saved_on_its_own(runtime: Runtime, shop: Shop) -> None:
+    await _publish(
+        runtime,
+        shop,
+        "id: thanks\nname: Thanks\nstart: t\nsteps: {t: {type: send, text: 'Cảm ơn nhiều!'}}\n",
+    )
+    await _publish(
+        runtime,
+        shop,
+        "id: entry\nname: Entry\ntriggers: [{type: keyword, keyword: cảm ơn}]\nstart: g\n"
+        "steps: {g: {type: goto, flow: thanks}}\n",
+    )
+    chat = Chat(runtime, shop)
+    assert await chat.say("cam on shop") == ["Cảm ơn nhiều!"]

@@ -22,7 +22,7 @@ from chatcart.conversations import batch as batching
 from chatcart.conversations import flow_turn, repository
 from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
-from chatcart.flows.schemas import BotInput
+from chatcart.flows.schemas import BotInput, ContactView
 from chatcart.growth import service as growth
 from chatcart.kit.clock import utcnow
 from chatcart.kit.contact_points import find_points
@@ -294,18 +294,21 @@ async def _flows_answer(
     first: bool,
 ) -> bool:
     """The workspace's published flows take the input, if one matches or a run is on."""
-    view = await flow_turn.contact_view(
-        step.session,
-        contact.contact_id,
-        name=contact.name,
-        first_name=contact.first_name,
-        last_name=None,
-        locale=contact.locale,
-    )
+
+    def contact_of() -> Awaitable[ContactView]:
+        return flow_turn.contact_view(
+            step.session,
+            contact.contact_id,
+            name=contact.name,
+            first_name=contact.first_name,
+            last_name=None,
+            locale=contact.locale,
+        )
+
     where = flow_turn.Where(workspace, step.prepared.account.kind, conversation)
     data = flow_turn.input_of(step.event, text=text, first=first, channel=where.channel)
     key = f"reply:{step.prepared.event_id}:{step.index}"
-    return await flow_turn.take_turn(step.session, step.effects, where, view, data, key)
+    return await flow_turn.take_turn(step.session, step.effects, where, contact_of, data, key)
 
 
 async def _workspace(step: _Step) -> WorkspaceOut:

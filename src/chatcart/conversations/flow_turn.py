@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,11 +103,12 @@ async def take_turn(
     session: AsyncSession,
     effects: Effects,
     where: Where,
-    contact: ContactView,
+    contact_of: Callable[[], Awaitable[ContactView]],
     data: FlowInput,
     key_prefix: str,
 ) -> bool:
-    """The flows' answer to one input. False: no flow took it (the greeter answers)."""
+    """The flows' answer to one input. False: no flow took it (the greeter answers).
+    The contact's fields and tags are read (contact_of) only when a flow may run."""
     conversation = where.conversation
     run = await flows.run_of(session, conversation.id)
     state = run.state if run is not None else None
@@ -124,6 +126,7 @@ async def take_turn(
         return False
     turns = run.turns if run is not None else 0
     rng = random.Random(f"{conversation.id}:{turns}")  # noqa: S311  (replayable A/B splits)
+    contact = await contact_of()
     outcome = flows.turn(book, state, data, utcnow(), rng, contact, workspace_view(where.workspace))
     if not outcome.matched and state is None:
         return False
@@ -271,18 +274,21 @@ async def resume(
         return True
     workspace = await workspaces.get(session, run.workspace_id)
     account = await channels.get_account(session, conversation.channel_account_id)
-    person = await contacts.get(session, run.workspace_id, conversation.contact_id)
-    contact = await contact_view(
-        session,
-        conversation.contact_id,
-        name=person.name,
-        first_name=person.first_name,
-        last_name=person.last_name,
-        locale=person.locale,
-    )
+
+    async def contact_of() -> ContactView:
+        person = await contacts.get(session, run.workspace_id, conversation.contact_id)
+        return await contact_view(
+            session,
+            conversation.contact_id,
+            name=person.name,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            locale=person.locale,
+        )
+
     where = Where(workspace, account.kind, conversation)
     data = data.model_copy(update={"channel": account.kind})
-    await take_turn(session, effects, where, contact, data, f"flow:{run.id}:{run.turns}")
+    await take_turn(session, effects, where, contact_of, data, f"flow:{run.id}:{run.turns}")
     return True
 
 

@@ -131,9 +131,9 @@ class Step(Strict):
     type: str
     next: Identifier | None = None
 
-    def exits(self) -> list[tuple[str, str]]:
-        """(label, step id) of every step this one can go to."""
-        return [("next", self.next)] if self.next else []
+    def exits(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """(where in the step, step id) of every step this one can go to."""
+        return [(("next",), self.next)] if self.next else []
 
     def waits_for_input(self) -> bool:
         return False
@@ -221,10 +221,10 @@ class AskStep(Step):
             raise ValueError("choices are only for kind: choice")
         return self
 
-    def exits(self) -> list[tuple[str, str]]:
+    def exits(self) -> list[tuple[tuple[str | int, ...], str]]:
         out = super().exits()
-        out += [(f"choice {c.value}", c.next) for c in self.choices if c.next]
-        return out + ([("fallback", self.fallback)] if self.fallback else [])
+        out += [(("choices", i, "next"), c.next) for i, c in enumerate(self.choices) if c.next]
+        return out + ([(("fallback",), self.fallback)] if self.fallback else [])
 
     def waits_for_input(self) -> bool:
         return True
@@ -287,9 +287,11 @@ class ConditionStep(Step):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    def exits(self) -> list[tuple[str, str]]:
-        out = [(f"branch {i + 1}", b.next) for i, b in enumerate(self.branches)]
-        out += [("else", self.otherwise)] if self.otherwise else []
+    def exits(self) -> list[tuple[tuple[str | int, ...], str]]:
+        out: list[tuple[tuple[str | int, ...], str]] = [
+            (("branches", i, "next"), b.next) for i, b in enumerate(self.branches)
+        ]
+        out += [(("else",), self.otherwise)] if self.otherwise else []
         return out + super().exits()
 
 
@@ -361,8 +363,8 @@ class HttpStep(Step):
     save: dict[FieldKey, str] = Field(default_factory=dict)
     error: Identifier | None = None
 
-    def exits(self) -> list[tuple[str, str]]:
-        return super().exits() + ([("error", self.error)] if self.error else [])
+    def exits(self) -> list[tuple[tuple[str | int, ...], str]]:
+        return super().exits() + ([(("error",), self.error)] if self.error else [])
 
 
 class HandoverStep(Step):

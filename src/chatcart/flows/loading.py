@@ -30,6 +30,7 @@ from chatcart.flows.render import BUILTIN_VARIABLES, VARIABLE
 
 Path = tuple[str | int, ...]
 MAX_DOCUMENT_CHARS = 500_000
+MAX_NODES = 200_000
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,22 @@ class Loaded:
         return not self.errors
 
 
+class _TooBig(Exception):
+    pass
+
+
 class _Tree:
     """The document's values and the line of every path in it."""
 
     def __init__(self) -> None:
         self.lines: dict[Path, int] = {}
         self.errors: list[FlowError] = []
+        self.nodes = 0
 
     def build(self, node: yaml.Node, loader: yaml.SafeLoader, path: Path) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:  # YAML aliases can expand a short text enormously
+            raise _TooBig
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -110,6 +119,9 @@ def parse(text: str) -> tuple[Any, _Tree]:
     try:
         node = loader.get_single_node()
         data = None if node is None else tree.build(node, loader, ())
+    except _TooBig:
+        tree.errors.append(FlowError("", None, f"more than {MAX_NODES} values (YAML aliases?)"))
+        return None, tree
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -185,9 +197,10 @@ def _typed_steps(data: Any, prefix: Path, tree: _Tree) -> None:
         )
 
 
-def load(text: str, *, known_flows: set[str] | None = None) -> Loaded:
+def load(text: str, *, known_flows: set[str] | None = None, check_gotos: bool = True) -> Loaded:
     """Parse and check a flow document or set. `known_flows`: ids of other flows a `goto`
-    may name (the workspace's), besides those in the document."""
+    may name (the workspace's), besides those in the document; check_gotos=False trusts
+    them all (a stored version, checked when it was published)."""
     data, tree = parse(text)
     if tree.errors and data is None:
         return Loaded([], tree.errors)
@@ -213,7 +226,7 @@ def load(text: str, *, known_flows: set[str] | None = None) -> Loaded:
             tree.errors.append(tree.error(prefixes[index] + ("id",), f"two flows are {flow_id!r}"))
     available = set(ids) | (known_flows or set())
     for prefix, flow in zip(prefixes, flows, strict=True):
-        tree.errors.extend(_check_flow(flow, prefix, tree, available))
+        tree.errors.extend(_check_flow(flow, prefix, tree, available if check_gotos else None))
     tree.errors.extend(_check_loops(flows, prefixes, tree))
     return Loaded([] if tree.errors else flows, sorted(tree.errors, key=_order))
 
@@ -222,16 +235,18 @@ def _order(error: FlowError) -> tuple[int, str]:
     return (error.line or 0, error.path)
 
 
-def _check_flow(flow: Flow, prefix: Path, tree: _Tree, flows: set[str]) -> Iterator[FlowError]:
+def _check_flow(
+    flow: Flow, prefix: Path, tree: _Tree, flows: set[str] | None
+) -> Iterator[FlowError]:
     if flow.start not in flow.steps:
         yield tree.error((*prefix, "start"), f"no step {flow.start!r}")
     declared = set(flow.variables) | set(BUILTIN_VARIABLES)
     for step_id, step in flow.steps.items():
         here = (*prefix, "steps", step_id)
-        for label, target in step.exits():
+        for where, target in step.exits():
             if target not in flow.steps:
-                yield tree.error((*here, label.split()[0]), f"{label} goes to no step {target!r}")
-        if isinstance(step, GotoStep) and step.flow not in flows:
+                yield tree.error((*here, *where), f"no step {target!r}")
+        if isinstance(step, GotoStep) and flows is not None and step.flow not in flows:
             yield tree.error((*here, "flow"), f"no flow {step.flow!r}")
         for text in step.texts():
             yield from _check_text(text, flow, tree, here, declared)

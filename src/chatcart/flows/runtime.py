@@ -206,9 +206,9 @@ def _step(
         run.state.status = "running"
     elif run.state.status == "waiting" and data.kind == "wake":
         run.state.wake_at = None
-        run.go(current.next if current else None)
-        if current is not None:
+        if current is not None:  # traced at the wait step itself, before moving on
             run.trace(current, "wait over")
+        run.go(current.next if current else None)
     elif run.state.status == "http" and data.kind == "http" and current is not None:
         _steps.http_result(run, current, data)
     run.loop()

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from chatcart.channels.base import MessageContent
+from chatcart.channels.base import Button, MessageContent, QuickReply
 
 
 class BotInput(BaseModel):
@@ -163,3 +163,57 @@ class RunRecord(BaseModel):
     workspace_id: int
     state: RunState
     turns: int
+
+
+# ---- the editor's simulator (flows/simulator.py) ----------------------------------------
+
+
+class SimMessage(BaseModel):
+    who: Literal["user", "bot"]
+    content: MessageContent
+
+
+SimEffectKind = Literal[
+    "reply", "field", "cleared", "tag_add", "tag_remove", "handover", "http", "answer", "wake"
+]
+
+
+class SimEffect(BaseModel):
+    kind: SimEffectKind
+    value: str = ""
+    at: datetime | None = None  # when a wait wakes up (UTC)
+
+
+class SimStep(BaseModel):
+    """One line of the log: a step taken (or an event: greeter, paused) and what it did."""
+
+    flow: str = ""
+    step: str = ""
+    type: str = ""
+    note: str = ""  # the runtime's own note ("branch 2", "wait over"...)
+    event: Literal["", "greeter", "paused"] = ""
+    effects: list[SimEffect] = Field(default_factory=list)
+
+
+class SimSession(BaseModel):
+    workspace_id: int
+    run: RunState | None = None
+    contact: ContactView = Field(
+        default_factory=lambda: ContactView(first_name="Lan", name="Nguyễn Thị Lan")
+    )
+    first: bool = True
+    paused: bool = False  # handed over: the bot is silent, as in a real conversation
+    shift_seconds: int = 0  # the simulated clock runs ahead after a skipped wait
+    messages: list[SimMessage] = Field(default_factory=list)
+    log: list[SimStep] = Field(default_factory=list)
+
+    def chips_title(self, payload: str) -> str:
+        """The title of the quick reply or button the last bot messages offered."""
+        for message in reversed(self.messages):
+            content = message.content
+            buttons: list[QuickReply | Button] = [*content.quick_replies, *content.buttons]
+            buttons += [b for card in content.cards for b in card.buttons]
+            for button in buttons:
+                if button.payload == payload:
+                    return button.title
+        return payload

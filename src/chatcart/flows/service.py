@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import MessageContent
-from chatcart.flows import greeter, http_call, repository
+from chatcart.flows import graph, greeter, http_call, repository, simulator
 from chatcart.flows.document import Flow
 from chatcart.flows.errors import FlowInvalid, FlowNotFound, FlowNotPublishable
 from chatcart.flows.loading import FlowError, Loaded, load, parse
@@ -30,6 +30,7 @@ from chatcart.flows.schemas import (
     Outcome,
     RunRecord,
     RunState,
+    SimSession,
     WorkspaceView,
 )
 from chatcart.kit.clock import utcnow
@@ -87,6 +88,36 @@ def simulate(
     )
     rng = random.Random(seed)  # noqa: S311  (a replayable A/B split, not a secret)
     return conduct(state, data, now or utcnow(), rng, context)
+
+
+def graph_svg(text: str, errors: list[FlowError] | None = None) -> str:
+    """The document drawn as SVG (steps, where they lead; those with an error marked)."""
+    return graph.render(nfc(text), errors)
+
+
+def simulate_chat(
+    sim: SimSession,
+    flows: list[Flow],
+    data: FlowInput,
+    *,
+    workspace: WorkspaceView,
+    now: datetime | None = None,
+) -> SimSession:
+    """One turn of the editor's simulator (nothing stored, nothing sent)."""
+    return simulator.turn(sim, flows, data, now=now or utcnow(), workspace=workspace)
+
+
+async def simulation_flows(session: AsyncSession, workspace_id: int, text: str) -> list[Flow]:
+    """The draft's flows, plus the workspace's other flows (their drafts, when valid) so a
+    `goto` or a button into them works in the simulator. An invalid draft: FlowInvalid."""
+    rows = await repository.flows(session, workspace_id)
+    flows = _flows_or_raise(nfc(text), {row.key for row in rows})
+    mine = {flow.id for flow in flows}
+    for row in rows:
+        if row.key not in mine and row.status != "archived":
+            loaded = load(row.draft, check_gotos=False)
+            flows += loaded.flows if loaded.ok else []
+    return flows
 
 
 def _flows_or_raise(text: str, known_flows: set[str] | None = None) -> list[Flow]:
@@ -274,23 +305,13 @@ async def _compile(session: AsyncSession, stamps: list[tuple[int, str]]) -> None
     missing = {vid: stamp for stamp in stamps if stamp not in _VERSIONS for vid in stamp[:1]}
     sources = await repository.version_sources(session, list(missing))
     for vid, source in sources.items():
-        loaded = load(source, known_flows=_ANY)
+        loaded = load(source, check_gotos=False)  # checked when published
         if loaded.ok:
             _VERSIONS[missing[vid]] = loaded.flows[0]
         else:  # a step type removed since it was published: the flow is left out
             log.error("flow version %s no longer loads: %s", vid, loaded.errors[0])
     while len(_VERSIONS) > _CACHE_SIZE * 4:
         _VERSIONS.popitem(last=False)
-
-
-class _AnyFlow(set[str]):
-    """Gotos were checked at publication; a flow archived since is handled at run time."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-
-_ANY = _AnyFlow()
 
 
 def intent_resolver() -> IntentResolver:

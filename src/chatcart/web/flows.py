@@ -1,6 +1,7 @@
 """Admin bot flows: the list (publish, archive), and a YAML editor that validates as you
-type, with every error at its line. The graph view and the simulator come next and build on
-flows.service (`validate`, `simulate`)."""
+type, with every error at its line, draws the flow as a graph (SVG made on the server) and
+has a simulator: the seller chats with the draft. The simulator's session is round-tripped
+in the page, encrypted and authenticated with the workspace secret box (nothing stored)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from pydantic import ValidationError
 
 from chatcart.flows import service as flows
 from chatcart.flows.errors import FlowInvalid
 from chatcart.flows.loading import FlowError
+from chatcart.flows.schemas import FlowInput, SimSession, WorkspaceView
 from chatcart.http_deps import DbSession, RuntimeDep
 from chatcart.kit.db import transaction
+from chatcart.kit.textnorm import nfc
+from chatcart.runtime import Runtime
 from chatcart.web.session import AdminPrincipal, check_csrf
 from chatcart.web.templating import render
 from chatcart.workspaces import service as workspaces
@@ -38,6 +44,7 @@ steps:
 """
 
 Source = Annotated[str, Form(max_length=MAX_SOURCE)]
+SIM_CHANNEL = "messenger"  # what the simulated conversation pretends to be
 
 
 async def _page(
@@ -75,8 +82,17 @@ def _editor(
         "source": source,
         "errors": errors or [],
         "checked": errors is not None,
+        "graph": _graph(source, errors or []),
+        "sim": SimSession(workspace_id=principal.workspace_id),
+        "sim_token": "",
+        "sim_problem": "",
     }
     return render(request, "flow_edit.html", context, status_code=status_code)
+
+
+def _graph(source: str, errors: list[FlowError]) -> Markup:
+    # The SVG is built with ElementTree, which escapes every text and attribute.
+    return Markup(flows.graph_svg(source, errors))  # noqa: S704
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -101,7 +117,77 @@ async def flow_check(
     """The editor's errors as you type (an HTMX fragment)."""
     known = {f.key for f in await flows.list_flows(session, principal.workspace_id)}
     errors = flows.validate(source, known_flows=known)
-    return render(request, "_flow_errors.html", {"errors": errors, "checked": True})
+    context = {"errors": errors, "checked": True, "graph": _graph(source, errors), "oob": True}
+    return render(request, "_flow_check.html", context)
+
+
+def _sim_token(runtime: Runtime, sim: SimSession) -> str:
+    return runtime.secrets.encrypt(sim.model_dump_json())
+
+
+def _sim_of(runtime: Runtime, token: str, workspace_id: int) -> SimSession:
+    """The session the page sent back; a fresh one when there is none, it was tampered
+    with (it does not decrypt), or it belongs to another workspace."""
+    if token:
+        try:
+            sim = SimSession.model_validate_json(runtime.secrets.decrypt(token))
+        except (ValueError, ValidationError):
+            sim = None
+        if sim is not None and sim.workspace_id == workspace_id:
+            return sim
+    return SimSession(workspace_id=workspace_id)
+
+
+@router.post("/simulate", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
+async def flow_simulate(
+    request: Request,
+    principal: AdminPrincipal,
+    runtime: RuntimeDep,
+    source: Source = "",
+    sim: Annotated[str, Form(max_length=200_000)] = "",
+    text: Annotated[str, Form(max_length=2000)] = "",
+    payload: Annotated[str, Form(max_length=1000)] = "",
+    action: Annotated[str, Form(pattern="^(send|restart|wake)$")] = "send",
+) -> Response:
+    """One turn of the simulator (an HTMX fragment: the whole panel, redrawn)."""
+    session_ = _sim_of(runtime, sim, principal.workspace_id)
+    problem = ""
+    async with runtime.sessions() as session:
+        workspace = await workspaces.get(session, principal.workspace_id)
+        try:
+            draft = await flows.simulation_flows(session, principal.workspace_id, source)
+        except FlowInvalid:
+            draft = None
+    view = WorkspaceView(
+        name=workspace.name,
+        locale=workspace.locale,
+        timezone=workspace.timezone,
+        region=workspace.default_region,
+    )
+    data = None
+    if action == "restart":
+        session_ = SimSession(workspace_id=principal.workspace_id)
+    elif action == "wake":
+        data = FlowInput(kind="wake", channel=SIM_CHANNEL)
+    elif payload:
+        title = session_.chips_title(payload)
+        data = FlowInput(kind="postback", text=title, payload=payload, channel=SIM_CHANNEL)
+    elif text.strip():
+        data = FlowInput(kind="message", text=nfc(text.strip()), channel=SIM_CHANNEL)
+    else:
+        problem = "empty"
+    if data is not None and draft is None:
+        problem = "invalid"
+    elif data is not None and draft is not None:
+        session_ = flows.simulate_chat(session_, draft, data, workspace=view)
+    context = {
+        "principal": principal,
+        "workspace": workspace,
+        "sim": session_,
+        "sim_token": _sim_token(runtime, session_),
+        "sim_problem": problem,
+    }
+    return render(request, "_flow_simulator.html", context, status_code=200)
 
 
 @router.post("", dependencies=[Depends(check_csrf)])
