@@ -11,12 +11,21 @@ from sqlalchemy import event, func, select
 from chatcart.channels import service as channels
 from chatcart.channels.base import AccountRef, InboundEvent, MessageContent
 from chatcart.channels.schemas import NewInbound
+from chatcart.contacts import service as contacts
 from chatcart.conversations import service as conversations
 from chatcart.conversations.schemas import Prepared
+from chatcart.flows import service as flows
 from chatcart.kit.clock import utcnow
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
-from chatcart.models import Contact, ContactIdentity, Conversation, Message, OutboundMessage
+from chatcart.models import (
+    Contact,
+    ContactIdentity,
+    Conversation,
+    FlowRun,
+    Message,
+    OutboundMessage,
+)
 from chatcart.runtime import Runtime
 from tests.helpers.factory import make_shop
 
@@ -203,3 +212,97 @@ async def test_standby_messages_are_recorded_but_never_answered(runtime: Runtime
     assert texts == ["em muốn đặt hàng"]
     assert queued == 0
     assert identity is not None and identity.last_inbound_at is not None
+
+
+ORDER = """\
+id: order
+name: Order
+triggers: [{type: keyword, any_of: [đặt hàng]}]
+start: ask
+steps:
+  ask: {type: ask, kind: phone, question: "SĐT của bạn?", save_to: phone, next: tag}
+  tag: {type: tag, add: [Khách đặt hàng], next: thanks}
+  thanks: {type: send, text: "Cảm ơn! Shop gọi {{phone}} nhé"}
+"""
+
+
+async def test_bot_flows_run_per_batch_not_per_event(runtime: Runtime) -> None:
+    shop = await make_shop(runtime)
+    account = await _account(runtime, shop.workspace_id)
+    async with transaction(runtime.sessions) as session:
+        await flows.save(session, runtime.secrets, shop.workspace_id, ORDER, publish=True)
+    # 40 people start the flow, then give an answer it does not take (asked again).
+    start = [_says(f"p{n}", f"m{n}a", "Đặt hàng", n) for n in range(40)]
+    done, statements_start = await _apply(
+        runtime, await _claimed(runtime, shop.workspace_id, account, start)
+    )
+    assert len(done) == 40
+    again = [_says(f"p{n}", f"m{n}b", "không nhớ", 50 + n) for n in range(40)]
+    done, statements_again = await _apply(
+        runtime, await _claimed(runtime, shop.workspace_id, account, again)
+    )
+    assert len(done) == 40
+    # Per batch: the published flows once, the runs of the batch's conversations once,
+    # fields and tags of its senders once (a query each), runs written by the batch's flush.
+    assert statements_start <= 24, statements_start
+    assert statements_again <= 24, statements_again
+    async with runtime.sessions() as session:
+        runs = (await session.scalars(select(FlowRun))).all()
+        assert len(runs) == 40 and {r.turns for r in runs} == {2}
+        texts = (
+            await session.scalars(select(Message.text).where(Message.direction == "out"))
+        ).all()
+        assert len(texts) == 80 and set(texts) == {"SĐT của bạn?"}
+    # Their phones: fields and tags written, the thanks read them, every run ends.
+    phones = [_says(f"p{n}", f"m{n}c", f"09123456{n:02d}", 100 + n) for n in range(40)]
+    done, _ = await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, phones))
+    assert len(done) == 40
+    async with runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(FlowRun)) == 0
+        contact = await session.scalar(
+            select(Contact.id)
+            .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+            .where(ContactIdentity.external_id == "p7")
+        )
+        assert contact is not None
+        assert (await contacts.fields_of(session, contact))["phone"] == "+84912345607"
+        assert await contacts.tags_of(session, contact) == ["Khách đặt hàng"]
+        thanks = (
+            await session.scalars(
+                select(Message.text).where(Message.text.startswith("Cảm ơn")).order_by(Message.id)
+            )
+        ).all()
+        assert len(thanks) == 40 and thanks[7] == "Cảm ơn! Shop gọi +84912345607 nhé"
+
+
+async def test_a_run_that_ends_and_starts_again_in_one_batch(runtime: Runtime) -> None:
+    shop = await make_shop(runtime)
+    account = await _account(runtime, shop.workspace_id)
+    async with transaction(runtime.sessions) as session:
+        await flows.save(session, runtime.secrets, shop.workspace_id, ORDER, publish=True)
+    first = [_says("an", "m1", "đặt hàng", 1)]
+    await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, first))
+    # One batch: the run ends (phone given), a new one starts, and is answered again.
+    events = [
+        _says("an", "m2", "0912345678", 2),
+        _says("an", "m3", "đặt hàng", 3),
+        _says("an", "m4", "0912345679", 4),
+        _says("an", "m5", "đặt hàng", 5),
+    ]
+    done, _ = await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, events))
+    assert len(done) == 4
+    async with runtime.sessions() as session:
+        texts = (
+            await session.scalars(
+                select(Message.text).where(Message.direction == "out").order_by(Message.id)
+            )
+        ).all()
+        (run,) = (await session.scalars(select(FlowRun))).all()
+    assert texts == [
+        "SĐT của bạn?",
+        "Cảm ơn! Shop gọi +84912345678 nhé",
+        "SĐT của bạn?",
+        "Cảm ơn! Shop gọi +84912345679 nhé",
+        "SĐT của bạn?",
+    ]
+    assert run.turns == 1

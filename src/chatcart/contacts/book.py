@@ -271,6 +271,25 @@ async def fields_of(session: AsyncSession, contact_id: int) -> dict[str, Any]:
     return out
 
 
+async def facts_of_many(
+    session: AsyncSession, contact_ids: list[int]
+) -> dict[int, tuple[dict[str, Any], list[str]]]:
+    """`fields_of` and `tags_of` for many contacts with one query each (a claimed inbound
+    batch); a contact with neither is missing from the answer."""
+    if not contact_ids:
+        return {}
+    fields: dict[int, dict[str, Any]] = {}
+    tags: dict[int, list[str]] = {}
+    for cid, key, kind, text, number, day, flag in await repository.field_values_of_many(
+        session, contact_ids
+    ):
+        value = {"number": number, "date": day, "boolean": flag}.get(kind, text)
+        fields.setdefault(cid, {})[key] = value
+    for cid, name in await repository.tag_names_of_many(session, contact_ids):
+        tags.setdefault(cid, []).append(name)
+    return {cid: (fields.get(cid, {}), tags.get(cid, [])) for cid in fields.keys() | tags.keys()}
+
+
 # ---- consent -----------------------------------------------------------------------------
 
 

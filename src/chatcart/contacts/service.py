@@ -316,6 +316,7 @@ tags_of = book.tags_of
 define_field = book.define_field
 set_fields = book.set_fields
 fields_of = book.fields_of
+facts_of_many = book.facts_of_many
 set_consent = book.set_consent
 merge = merging.merge
 merge_suggestions = merging.suggestions

@@ -1,17 +1,21 @@
 """What a claimed inbound batch reads up front, so each event runs from memory: the
-senders (contacts room), their conversations locked with one query, and which message
-ids are already stored (redeliveries). New rows get their keys from kit/ids and are
-written by one flush at the end of the batch (engine.apply_many)."""
+senders (contacts room), their conversations locked with one query, which message ids
+are already stored (redeliveries) and the conversations' flow runs. The published flows
+are read once per batch, and the senders' fields and tags once, when a flow is there to
+read them. New rows get their keys from kit/ids and are written by one flush at the end
+of the batch (engine.apply_many)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.contacts import service as contacts
 from chatcart.conversations import repository
 from chatcart.conversations.schemas import Prepared
+from chatcart.flows import service as flows
 from chatcart.kit.ids import IdBlocks
 from chatcart.models import Conversation, Message
 
@@ -24,7 +28,24 @@ class Batch:
     blocks: IdBlocks
     people: contacts.KnownPeople
     conversations: dict[int, Conversation]  # by identity id, locked
+    runs: flows.BatchRuns
     stored: set[tuple[int, str]] = field(default_factory=set)  # (conversation, external id)
+    # Fields and tags by contact: read for the whole batch on a flow's first turn; a
+    # contact a flow changed is read again (`changed`).
+    facts: dict[int, tuple[dict[str, Any], list[str]]] | None = None
+    changed: set[int] = field(default_factory=set)
+
+    async def facts_of(
+        self, session: AsyncSession, contact_id: int
+    ) -> tuple[dict[str, Any], list[str]]:
+        if self.facts is None:
+            ids = sorted(contact.id for _, contact in self.people.found.values())
+            self.facts = await contacts.facts_of_many(session, ids)
+        if contact_id in self.changed:
+            self.changed.discard(contact_id)
+            fields = await contacts.fields_of(session, contact_id)
+            self.facts[contact_id] = (fields, await contacts.tags_of(session, contact_id))
+        return self.facts.get(contact_id, ({}, []))
 
     async def conversation(
         self,
@@ -79,4 +100,5 @@ async def load(session: AsyncSession, blocks: IdBlocks, batch: list[Prepared]) -
     stored = await repository.external_ids_in(
         session, {c.id for c in conversations.values()}, external_ids
     )
-    return Batch(blocks, people, conversations, stored)
+    runs = await flows.load_runs(session, {c.id for c in conversations.values()})
+    return Batch(blocks, people, conversations, runs, stored)

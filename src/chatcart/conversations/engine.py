@@ -22,7 +22,7 @@ from chatcart.conversations import batch as batching
 from chatcart.conversations import flow_turn, repository
 from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
-from chatcart.flows.schemas import BotInput, ContactView
+from chatcart.flows.schemas import BotInput
 from chatcart.growth import service as growth
 from chatcart.kit.clock import utcnow
 from chatcart.kit.contact_points import find_points
@@ -95,7 +95,8 @@ async def apply_many(
     cache = {} if cache is None else cache
     ours = await channels.take_inbound_many(session, [p.event_id for p in batch], worker_id)
     applied = [p for p in batch if p.event_id in ours]
-    blocks = open_blocks(session)
+    # About two messages per event (what the person wrote, the bot's answer).
+    blocks = open_blocks(session, expected=2 * sum(len(p.events) for p in applied))
     outbox.hold_enqueues(session)
     try:
         loaded = await batching.load(session, blocks, applied)
@@ -221,6 +222,10 @@ async def _pick_points(step: _Step, contact: ResolvedContact, message: Message) 
     workspace = await _workspace(step)
     points = find_points(message.text, workspace.default_region)
     if points:
+        if step.batch is not None:
+            # The point names the message, which a batch writes only at its end: the unit
+            # of work does not order the two tables (no relationship), so write it first.
+            await step.session.flush()
         await contacts.add_points(
             step.session,
             step.workspace_id,
@@ -294,21 +299,19 @@ async def _flows_answer(
     first: bool,
 ) -> bool:
     """The workspace's published flows take the input, if one matches or a run is on."""
-
-    def contact_of() -> Awaitable[ContactView]:
-        return flow_turn.contact_view(
-            step.session,
-            contact.contact_id,
-            name=contact.name,
-            first_name=contact.first_name,
-            last_name=None,
-            locale=contact.locale,
-        )
-
-    where = flow_turn.Where(workspace, step.prepared.account.kind, conversation)
+    view = flow_turn.contact_view(
+        step.session,
+        contact.contact_id,
+        name=contact.name,
+        first_name=contact.first_name,
+        last_name=None,
+        locale=contact.locale,
+        batch=step.batch,
+    )
+    where = flow_turn.Where(workspace, step.prepared.account.kind, conversation, step.batch)
     data = flow_turn.input_of(step.event, text=text, first=first, channel=where.channel)
     key = f"reply:{step.prepared.event_id}:{step.index}"
-    return await flow_turn.take_turn(step.session, step.effects, where, contact_of, data, key)
+    return await flow_turn.take_turn(step.session, step.effects, where, view, data, key)
 
 
 async def _workspace(step: _Step) -> WorkspaceOut:
@@ -381,7 +384,7 @@ async def _comment(step: _Step) -> None:
     # A comment trigger of a published flow answers; else the greeter, when the account
     # has automatic private replies on.
     reply = await flow_turn.comment_reply(
-        step.session, workspace, step.prepared.account.kind, comment
+        step.session, workspace, step.prepared.account.kind, comment, step.batch
     )
     if reply is None and step.prepared.account.settings.get("auto_private_reply"):
         reply = flows.respond_to_comment(

@@ -19,6 +19,7 @@ from chatcart.channels.base import CommentRef, InboundEvent, MessageContent
 from chatcart.contacts import service as contacts
 from chatcart.contacts.schemas import FieldDefinitionIn, FieldType
 from chatcart.conversations import repository
+from chatcart.conversations.batch import Batch
 from chatcart.flows import service as flows
 from chatcart.flows.schemas import (
     ClearFieldAction,
@@ -52,6 +53,7 @@ class Where:
     workspace: WorkspaceOut
     channel: str
     conversation: Conversation
+    batch: Batch | None = None  # a claimed inbound batch: reads and writes go through it
 
     @property
     def workspace_id(self) -> int:
@@ -67,7 +69,10 @@ def workspace_view(workspace: WorkspaceOut) -> WorkspaceView:
     )
 
 
-async def contact_view(
+ViewOf = Callable[[], Awaitable[ContactView]]
+
+
+def contact_view(
     session: AsyncSession,
     contact_id: int,
     *,
@@ -75,15 +80,26 @@ async def contact_view(
     first_name: str | None,
     last_name: str | None,
     locale: str | None,
-) -> ContactView:
-    return ContactView(
-        first_name=first_name,
-        last_name=last_name,
-        name=name,
-        locale=locale,
-        fields=await contacts.fields_of(session, contact_id),
-        tags=await contacts.tags_of(session, contact_id),
-    )
+    batch: Batch | None = None,
+) -> ViewOf:
+    """How to see the contact, read only once a published flow is there to look."""
+
+    async def view() -> ContactView:
+        if batch is not None:
+            fields, tags = await batch.facts_of(session, contact_id)
+        else:
+            fields = await contacts.fields_of(session, contact_id)
+            tags = await contacts.tags_of(session, contact_id)
+        return ContactView(
+            first_name=first_name,
+            last_name=last_name,
+            name=name,
+            locale=locale,
+            fields=dict(fields),
+            tags=list(tags),
+        )
+
+    return view
 
 
 def input_of(event: InboundEvent, *, text: str, first: bool, channel: str) -> FlowInput:
@@ -103,30 +119,30 @@ async def take_turn(
     session: AsyncSession,
     effects: Effects,
     where: Where,
-    contact_of: Callable[[], Awaitable[ContactView]],
+    view_contact: ViewOf,
     data: FlowInput,
     key_prefix: str,
 ) -> bool:
     """The flows' answer to one input. False: no flow took it (the greeter answers).
     The contact's fields and tags are read (contact_of) only when a flow may run."""
     conversation = where.conversation
-    run = await flows.run_of(session, conversation.id)
-    state = run.state if run is not None else None
+    runs = where.batch.runs if where.batch is not None else None
+    state, turns = await flows.run_of(session, conversation.id, runs)
     book = await flows.book(
-        session, where.workspace_id, pinned=state.version if state is not None else None
+        session, where.workspace_id, pinned=state.version if state is not None else None, batch=runs
     )
     if book is None:
-        if run is not None:
+        if state is not None:
             await flows.save_run(
                 session,
                 workspace_id=where.workspace_id,
                 conversation_id=conversation.id,
                 state=None,
+                batch=runs,
             )
         return False
-    turns = run.turns if run is not None else 0
     rng = random.Random(f"{conversation.id}:{turns}")  # noqa: S311  (replayable A/B splits)
-    contact = await contact_of()
+    contact = await view_contact()
     outcome = flows.turn(book, state, data, utcnow(), rng, contact, workspace_view(where.workspace))
     if not outcome.matched and state is None:
         return False
@@ -135,6 +151,7 @@ async def take_turn(
         workspace_id=where.workspace_id,
         conversation_id=conversation.id,
         state=outcome.state,
+        batch=runs,
     )
     await execute(session, effects, where, outcome, key_prefix)
     if outcome.state is not None and outcome.state.status in {"waiting", "http"}:
@@ -154,6 +171,10 @@ async def execute(
     conversation = where.conversation
     sent = 0
     for action in outcome.actions:
+        if where.batch is not None and isinstance(
+            action, SetFieldAction | ClearFieldAction | TagAction
+        ):
+            where.batch.changed.add(conversation.contact_id)
         if isinstance(action, SendAction):
             await _send(session, effects, where, action.content, f"{key_prefix}:{sent}")
             sent += 1
@@ -198,8 +219,11 @@ async def _send(
         content=content.model_dump(exclude_defaults=True),
         created_at=utcnow(),
     )
-    session.add(message)
-    await session.flush()
+    if where.batch is not None:
+        await where.batch.new_message(session, message)  # written by the batch's flush
+    else:
+        session.add(message)
+        await session.flush()
     conversation.last_message_at = message.created_at
     conversation.last_message_preview = (content.text or "[card]")[:200]
     _announce(
@@ -274,31 +298,32 @@ async def resume(
         return True
     workspace = await workspaces.get(session, run.workspace_id)
     account = await channels.get_account(session, conversation.channel_account_id)
-
-    async def contact_of() -> ContactView:
-        person = await contacts.get(session, run.workspace_id, conversation.contact_id)
-        return await contact_view(
-            session,
-            conversation.contact_id,
-            name=person.name,
-            first_name=person.first_name,
-            last_name=person.last_name,
-            locale=person.locale,
-        )
-
+    person = await contacts.get(session, run.workspace_id, conversation.contact_id)
+    view = contact_view(
+        session,
+        conversation.contact_id,
+        name=person.name,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        locale=person.locale,
+    )
     where = Where(workspace, account.kind, conversation)
     data = data.model_copy(update={"channel": account.kind})
-    await take_turn(session, effects, where, contact_of, data, f"flow:{run.id}:{run.turns}")
+    await take_turn(session, effects, where, view, data, f"flow:{run.id}:{run.turns}")
     return True
 
 
 async def comment_reply(
-    session: AsyncSession, workspace: WorkspaceOut, channel: str, comment: CommentRef
+    session: AsyncSession,
+    workspace: WorkspaceOut,
+    channel: str,
+    comment: CommentRef,
+    batch: Batch | None = None,
 ) -> MessageContent | None:
     """The private reply a comment trigger sends (Meta allows one message: the first the
     flow sends). The commenter is no contact yet, so the flow's other actions wait for the
     conversation the reply opens."""
-    book = await flows.book(session, workspace.id)
+    book = await flows.book(session, workspace.id, batch=batch.runs if batch else None)
     if book is None:
         return None
     data = FlowInput(kind="comment", text=comment.text, post_id=comment.post_id, channel=channel)

@@ -70,6 +70,13 @@ async def run_of(session: AsyncSession, conversation_id: int) -> FlowRun | None:
     return await session.scalar(select(FlowRun).where(FlowRun.conversation_id == conversation_id))
 
 
+async def runs_of(session: AsyncSession, conversation_ids: set[int]) -> list[FlowRun]:
+    if not conversation_ids:
+        return []
+    query = select(FlowRun).where(FlowRun.conversation_id.in_(conversation_ids))
+    return list((await session.scalars(query)).all())
+
+
 async def run_by_id(session: AsyncSession, run_id: int) -> FlowRun | None:
     return await session.get(FlowRun, run_id, populate_existing=True)
 

@@ -7,6 +7,7 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
 
@@ -35,6 +36,7 @@ from chatcart.flows.schemas import (
 )
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox, random_token
+from chatcart.kit.ids import blocks_of
 from chatcart.kit.textnorm import nfc
 from chatcart.models import FlowRow, FlowRun, FlowVersion
 
@@ -276,10 +278,41 @@ async def signing_secret(
 # ---- the published set and runs ----------------------------------------------------------
 
 
-async def book(session: AsyncSession, workspace_id: int, pinned: int | None = None) -> Book | None:
+@dataclass
+class BatchRuns:
+    """A claimed inbound batch's view of the flows room: the runs of its conversations
+    (read with one query, written by the batch's flush) and the published books it has
+    read (a publication lands in the next batch, never half-way through one)."""
+
+    rows: dict[int, FlowRun]  # by conversation id
+    books: dict[tuple[int, int | None], Book | None] = field(default_factory=dict)
+    dropped: set[int] = field(default_factory=set)  # conversations whose run was deleted
+
+
+async def load_runs(session: AsyncSession, conversation_ids: set[int]) -> BatchRuns:
+    rows = await repository.runs_of(session, conversation_ids)
+    return BatchRuns({row.conversation_id: row for row in rows})
+
+
+async def book(
+    session: AsyncSession,
+    workspace_id: int,
+    pinned: int | None = None,
+    batch: BatchRuns | None = None,
+) -> Book | None:
     """The workspace's published flows, plus the version a run in progress is pinned to;
-    None when the workspace has no published flow and no run to finish. One small query;
-    compiled versions and trigger indexes are cached (a version never changes)."""
+    None when the workspace has no published flow and no run to finish. One small query
+    (once per claimed batch); compiled versions and trigger indexes are cached (a version
+    never changes)."""
+    if batch is None:
+        return await _book(session, workspace_id, pinned)
+    key = (workspace_id, pinned)
+    if key not in batch.books:
+        batch.books[key] = await _book(session, workspace_id, pinned)
+    return batch.books[key]
+
+
+async def _book(session: AsyncSession, workspace_id: int, pinned: int | None) -> Book | None:
     rows = await repository.published(session, workspace_id, pinned)
     if not rows:
         return None
@@ -318,9 +351,17 @@ def intent_resolver() -> IntentResolver:
     return _RESOLVER
 
 
-async def run_of(session: AsyncSession, conversation_id: int) -> RunRecord | None:
-    row = await repository.run_of(session, conversation_id)
-    return _record(row) if row is not None else None
+async def run_of(
+    session: AsyncSession, conversation_id: int, batch: BatchRuns | None = None
+) -> tuple[RunState | None, int]:
+    """Where the conversation is in a flow (None: in none) and how many turns it took."""
+    if batch is not None:
+        row = batch.rows.get(conversation_id)
+    else:
+        row = await repository.run_of(session, conversation_id)
+    if row is None:
+        return None, 0
+    return RunState.model_validate(row.state), row.turns
 
 
 def _record(row: FlowRun) -> RunRecord:
@@ -339,9 +380,13 @@ async def save_run(
     workspace_id: int,
     conversation_id: int,
     state: RunState | None,
+    batch: BatchRuns | None = None,
 ) -> int | None:
     """Store where the conversation is now (None: no run). Returns the run's turn number
-    (for idempotency keys). A run waiting for a timer or an HTTP call becomes due work."""
+    (for idempotency keys). A run waiting for a timer or an HTTP call becomes due work.
+    With `batch` (a claimed inbound batch) nothing is flushed: the batch's flush writes."""
+    if batch is not None:
+        return await _save_in_batch(session, batch, workspace_id, conversation_id, state)
     row = await repository.run_of(session, conversation_id)
     if state is None:
         if row is not None:
@@ -350,6 +395,51 @@ async def save_run(
     if row is None:
         row = FlowRun(workspace_id=workspace_id, conversation_id=conversation_id, turns=0)
         session.add(row)
+    _store(row, state)
+    await session.flush()
+    return row.turns
+
+
+async def _save_in_batch(
+    session: AsyncSession,
+    batch: BatchRuns,
+    workspace_id: int,
+    conversation_id: int,
+    state: RunState | None,
+) -> int | None:
+    row = batch.rows.get(conversation_id)
+    if state is None:
+        if row is None:
+            return None
+        del batch.rows[conversation_id]
+        if row in session.new:  # begun in this batch: never written
+            session.expunge(row)
+        else:
+            await session.delete(row)
+            batch.dropped.add(conversation_id)
+        return None
+    if row is None:
+        if conversation_id in batch.dropped:
+            # The unit of work inserts before it deletes: the old run (one per
+            # conversation) must be gone first. Rare: a run ended and another began
+            # for one person within one batch.
+            await session.flush()
+            batch.dropped.discard(conversation_id)
+        # A key taken ahead: SQLite cannot insert many rows returning their keys at once.
+        blocks = blocks_of(session)
+        row = FlowRun(
+            id=await blocks.take(FlowRun) if blocks is not None else None,
+            workspace_id=workspace_id,
+            conversation_id=conversation_id,
+            turns=0,
+        )
+        session.add(row)
+        batch.rows[conversation_id] = row
+    _store(row, state)
+    return row.turns
+
+
+def _store(row: FlowRun, state: RunState) -> None:
     row.state = state.model_dump(mode="json")
     row.flow_version_id = state.version
     row.turns = (row.turns or 0) + 1
@@ -361,8 +451,6 @@ async def save_run(
         row.status, row.wake_at = "idle", None
     row.claimed_by = row.claimed_until = None
     row.updated_at = utcnow()
-    await session.flush()
-    return row.turns
 
 
 async def claim_due_runs(

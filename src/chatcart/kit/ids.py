@@ -21,8 +21,9 @@ _LARGEST_BLOCK = 1024
 
 
 class IdBlocks:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, first_block: int = 16) -> None:
         self._session = session
+        self._first_block = max(16, min(first_block, _LARGEST_BLOCK))
         self._sqlite = session.get_bind().dialect.name == "sqlite"
         self._free: dict[str, list[int]] = {}
         self._next_size: dict[str, int] = {}
@@ -40,7 +41,7 @@ class IdBlocks:
             return last + 1
         free = self._free.setdefault(table.name, [])
         if not free:
-            size = self._next_size.get(table.name, 16)
+            size = self._next_size.get(table.name, self._first_block)
             self._next_size[table.name] = min(size * 2, _LARGEST_BLOCK)
             rows = await self._session.scalars(
                 text(
@@ -56,9 +57,11 @@ class IdBlocks:
 _KEY = "chatcart.id_blocks"
 
 
-def open_blocks(session: AsyncSession) -> IdBlocks:
-    """Start handing out keys in this session's transaction (see `blocks_of`)."""
-    blocks = IdBlocks(session)
+def open_blocks(session: AsyncSession, expected: int = 0) -> IdBlocks:
+    """Start handing out keys in this session's transaction (see `blocks_of`). `expected`:
+    about how many rows a table gets (PostgreSQL: the first block is that large, so a
+    claimed batch takes each table's keys with one query; unused keys are harmless gaps)."""
+    blocks = IdBlocks(session, expected)
     session.info[_KEY] = blocks
     return blocks
 
