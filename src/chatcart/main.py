@@ -17,12 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from chatcart import __version__, demo
+from chatcart.catalog import endpoints as catalog_api
 from chatcart.channels import webhooks
 from chatcart.channels.webchat import endpoints as webchat
 from chatcart.config import Settings, get_settings
 from chatcart.conversations import endpoints as conversations_api
 from chatcart.flows import endpoints as flows_api
 from chatcart.kit.errors import AppError
+from chatcart.orders import endpoints as orders_api
 from chatcart.runtime import Runtime
 from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.state import GraphState
@@ -111,6 +113,8 @@ def _api(runtime: Runtime) -> FastAPI:
     api.include_router(segments_api.contacts_router)
     api.include_router(segments_api.router)
     api.include_router(flows_api.router)
+    api.include_router(catalog_api.router)
+    api.include_router(orders_api.router)
     return api
 
 
