@@ -277,6 +277,44 @@ async def release_expired(
     return changed
 
 
+async def bought_with(
+    session: AsyncSession, workspace_id: int, product_ids: list[int], limit: int = 10
+) -> list[int]:
+    """Products most often bought in the same orders as these (recommendations)."""
+    return await repository.bought_with(session, workspace_id, product_ids, limit)
+
+
+async def record_payment(
+    session: AsyncSession,
+    workspace_id: int,
+    order_id: int,
+    *,
+    actor: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> OrderOut:
+    """The order is paid (a payment link came back paid): it keeps its stock for good."""
+    now = now or utcnow()
+    row = await repository.order(session, workspace_id, order_id, lock=True)
+    if row is None:
+        raise OrderNotFound(f"no order {order_id}")
+    row.payment_status = "paid"
+    row.reserved_until = None
+    row.updated_at = now
+    session.add(
+        OrderEvent(
+            order_id=row.id,
+            from_status=row.status,
+            to_status=row.status,
+            actor=actor,
+            note=note or "paid",
+            at=now,
+        )
+    )
+    await session.flush()
+    return await _out(session, row, events=True)
+
+
 async def seed_demo(session: AsyncSession, workspace_id: int) -> int:
     """A few orders at each stage for the demo shop; returns how many."""
     from chatcart.orders import demo_data  # it calls this module back
