@@ -251,7 +251,10 @@ async def change_status(
     )
     await session.flush()
     return StatusChanged(
-        order=await _out(session, row, events=True), from_status=before, to_status=to
+        order=await _out(session, row, events=True),
+        from_status=before,
+        to_status=to,
+        workspace_id=row.workspace_id,
     )
 
 

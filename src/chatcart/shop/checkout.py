@@ -184,7 +184,8 @@ async def review(
         subtotal=state.subtotal,
         shipping_cost=fee,
         total_cost=state.subtotal + fee,
-        address={"street_1": state.address},
+        # No address: Messenger wants it split (street, city, postal code, state,
+        # country) and a chat address is one line; the text summary shows it.
     )
     # Messenger shows the receipt template; other channels get the same summary as text.
     summary = (

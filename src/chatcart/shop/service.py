@@ -15,7 +15,7 @@ from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
 from chatcart.models import Payment, ShopChat, ShopSetting
 from chatcart.orders import service as orders
-from chatcart.orders.schemas import OrderOut, StatusChanged
+from chatcart.orders.schemas import OrderOut, OrderStatus, StatusChanged
 from chatcart.shop import chat, payments, repository
 from chatcart.shop.schemas import ChatPlace, ChatState, ShippingRule, ShopSettingsOut
 from chatcart.shop.texts import language_of, money, say, status_name
@@ -189,6 +189,43 @@ async def _language(session: AsyncSession, workspace_id: int, contact_id: int | 
     except AppError:
         return "vi"
     return language_of(person.locale or (await workspaces.get(session, workspace_id)).locale)
+
+
+async def change_status(
+    session: AsyncSession,
+    effects: Effects,
+    workspace_id: int,
+    order_id: int,
+    to: OrderStatus,
+    *,
+    actor: str,
+    note: str = "",
+    tracking_code: str | None = None,
+    tracking_url: str | None = None,
+) -> StatusChanged:
+    """An order's status change, told to its customer (the seller's admin and the store
+    webhooks come through here)."""
+    changed = await orders.change_status(
+        session,
+        workspace_id,
+        order_id,
+        to,
+        actor=actor,
+        note=note,
+        tracking_code=tracking_code,
+        tracking_url=tracking_url,
+    )
+    await notify_status(session, effects, workspace_id, changed)
+    return changed
+
+
+async def release_expired(session: AsyncSession, effects: Effects) -> int:
+    """Unpaid payment-link orders past their hold are cancelled, and their customers told."""
+    changed = await orders.release_expired(session)
+    for change in changed:
+        if change.workspace_id is not None:
+            await notify_status(session, effects, change.workspace_id, change)
+    return len(changed)
 
 
 # ---- payments -----------------------------------------------------------------------------
