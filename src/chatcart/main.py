@@ -29,6 +29,7 @@ from chatcart.runtime import Runtime
 from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
+from chatcart.shop import endpoints as shop_endpoints
 from chatcart.web import admin, contact_files, contact_page, fake_messenger, public
 from chatcart.web import broadcasts as broadcast_pages
 from chatcart.web import catalog as catalog_pages
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(contact_page.router)
     app.include_router(segment_pages.router)
     app.include_router(webchat.router)
+    app.include_router(shop_endpoints.router)  # before webhooks: /webhooks/store/{account}
     app.include_router(webhooks.router)
 
     @app.exception_handler(404)

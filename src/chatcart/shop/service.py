@@ -15,8 +15,8 @@ from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
 from chatcart.models import Payment, ShopChat, ShopSetting
 from chatcart.orders import service as orders
-from chatcart.orders.schemas import OrderOut, OrderStatus, StatusChanged
-from chatcart.shop import chat, payments, repository
+from chatcart.orders.schemas import NEXT, OrderOut, OrderStatus, StatusChanged
+from chatcart.shop import chat, payments, repository, store_hooks
 from chatcart.shop.schemas import ChatPlace, ChatState, ShippingRule, ShopSettingsOut
 from chatcart.shop.texts import language_of, money, say, status_name
 from chatcart.workspaces import service as workspaces
@@ -277,3 +277,41 @@ async def payment_callback(
         )
     log.info("order %s paid through %s", order.id, payment.provider)
     return order
+
+
+def sandbox_provider(secret_key: str) -> payments.PaymentProvider:
+    return payments.SandboxProvider(secret_key)
+
+
+# ---- store webhooks -----------------------------------------------------------------------
+
+
+def check_store_signature(secret: str, body: bytes, header: str | None) -> None:
+    store_hooks.check_signature(secret, body, header)
+
+
+async def store_order_update(
+    session: AsyncSession, effects: Effects, workspace_id: int, kind: str, data: object
+) -> str:
+    """An external store's order changed: our order with that number moves along (and
+    its customer is told). Returns what was done: moved, unchanged, unknown_order,
+    ignored_status."""
+    number, status, _phone, tracking = store_hooks.read(kind, data)
+    if status is None:
+        return "ignored_status"
+    found = await orders.list_orders(session, workspace_id, q=number, limit=5)
+    order = next((o for o in found if str(o.number) == number), None)
+    if order is None:
+        return "unknown_order"
+    if order.status == status or status not in NEXT[order.status]:
+        return "unchanged"
+    await change_status(
+        session,
+        effects,
+        workspace_id,
+        order.id,
+        status,
+        actor=f"store:{kind}",
+        tracking_code=tracking,
+    )
+    return "moved"
