@@ -18,6 +18,8 @@ from chatcart.flows import service as flows
 from chatcart.kit.crypto import SecretBox, random_token
 from chatcart.orders import service as orders
 from chatcart.sandbox.graph.state import GraphState
+from chatcart.shop import service as shop
+from chatcart.shop.schemas import ShippingRule
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
 
@@ -58,6 +60,7 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
         added = await catalog.seed_demo(session, disk_store(settings.data_dir), existing.id)
         if added:
             await orders.seed_demo(session, existing.id)
+        await _shop_settings(session, existing.id, base)
         return DemoLogin(False, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin", added)
     workspace = await workspaces.create(
         session,
@@ -78,7 +81,17 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
     added = await catalog.seed_demo(session, disk_store(settings.data_dir), workspace.id)
     if added:
         await orders.seed_demo(session, workspace.id)
+    await _shop_settings(session, workspace.id, base)
     return DemoLogin(True, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin", added)
+
+
+async def _shop_settings(session: AsyncSession, workspace_id: int, base: str) -> None:
+    """Pay pages at this server's address (the sandbox provider), shipping 30.000 ₫ (Hà
+    Nội and Hồ Chí Minh City 20.000 ₫), free from 500.000 ₫."""
+    rule = ShippingRule(
+        flat=30000, free_above=500000, provinces={"Hà Nội": 20000, "Hồ Chí Minh": 20000}
+    )
+    await shop.save_settings(session, workspace_id, public_url=base, shipping=rule)
 
 
 async def seed_flows(session: AsyncSession, secrets: SecretBox, workspace_id: int) -> None:

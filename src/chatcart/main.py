@@ -18,16 +18,19 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
 
 from chatcart import __version__, demo
+from chatcart.catalog import endpoints as catalog_api
 from chatcart.channels import webhooks
 from chatcart.channels.webchat import endpoints as webchat
 from chatcart.config import Settings, get_settings
 from chatcart.conversations import endpoints as conversations_api
 from chatcart.flows import endpoints as flows_api
 from chatcart.kit.errors import AppError
+from chatcart.orders import endpoints as orders_api
 from chatcart.runtime import Runtime
 from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
+from chatcart.shop import endpoints as shop_endpoints
 from chatcart.web import admin, contact_files, contact_page, fake_messenger, public
 from chatcart.web import broadcasts as broadcast_pages
 from chatcart.web import catalog as catalog_pages
@@ -112,6 +115,8 @@ def _api(runtime: Runtime) -> FastAPI:
     api.include_router(segments_api.contacts_router)
     api.include_router(segments_api.router)
     api.include_router(flows_api.router)
+    api.include_router(catalog_api.router)
+    api.include_router(orders_api.router)
     return api
 
 
@@ -191,6 +196,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(contact_page.router)
     app.include_router(segment_pages.router)
     app.include_router(webchat.router)
+    app.include_router(shop_endpoints.router)  # before webhooks: /webhooks/store/{account}
     app.include_router(webhooks.router)
 
     @app.exception_handler(404)

@@ -510,6 +510,13 @@ async def count_products(session: AsyncSession, workspace_id: int) -> int:
     return await repository.count_products(session, workspace_id)
 
 
+async def cards_by_ids(
+    session: AsyncSession, workspace_id: int, ids: Sequence[int]
+) -> list[ProductCard]:
+    """Cards of these products (of this workspace), in no particular order."""
+    return await _cards_for_ids(session, workspace_id, ids)
+
+
 async def _cards_for_ids(
     session: AsyncSession, workspace_id: int, ids: Sequence[int]
 ) -> list[ProductCard]:

@@ -19,7 +19,7 @@ from chatcart.channels.base import InboundEvent, MessageContent
 from chatcart.contacts import service as contacts
 from chatcart.contacts.schemas import ResolvedContact
 from chatcart.conversations import batch as batching
-from chatcart.conversations import flow_turn, repository
+from chatcart.conversations import flow_turn, posting, repository
 from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
 from chatcart.flows.schemas import BotInput
@@ -32,6 +32,8 @@ from chatcart.kit.ids import close_blocks, open_blocks
 from chatcart.kit.textnorm import nfc
 from chatcart.models import Conversation, Message
 from chatcart.outbox import service as outbox
+from chatcart.shop import service as shop
+from chatcart.shop.schemas import ChatPlace
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceOut
 
@@ -209,6 +211,8 @@ async def _person_writes(step: _Step) -> None:
     message = await _append(step, conversation, direction="in", sender="contact", content=content)
     if message is None:
         return  # already handled by an earlier run of this event
+    # The person wrote: order news policy held back may go now (the window is open).
+    await posting.resend_held(step.session, step.effects, conversation)
     if content.text and any(ch.isdigit() or ch == "@" for ch in content.text):
         await _pick_points(step, contact, message)
     if step.event.standby:
@@ -258,20 +262,17 @@ async def _bot_answers(
     if conversation.bot_paused:
         return
     workspace = await _workspace(step)
-    if await _flows_answer(step, contact, conversation, workspace, text=text, first=first):
-        return
-    replies = flows.respond(
-        BotInput(
-            text=text,
-            payload=step.event.payload,
-            first_message=first,
-            contact_name=contact.name,
-            contact_first_name=contact.first_name,
-            contact_locale=contact.locale,
-            workspace_name=workspace.name,
-            workspace_locale=workspace.locale,
-        )
-    )
+    place = _place(step, contact, conversation, workspace, text)
+    payload = step.event.payload
+    # A checkout question waiting for its answer and the shop's own buttons come first;
+    # then the seller's flows; then the shop's built-in intents ("my order"...).
+    replies = await shop.answer(step.session, place, text, payload, intents=False)
+    if replies is None:
+        if await _flows_answer(step, contact, conversation, workspace, text=text, first=first):
+            return
+        replies = await shop.answer(step.session, place, text, payload, intents=True)
+    if replies is None:
+        replies = _greeting(step, contact, workspace, text=text, first=first)
     for number, reply in enumerate(replies):
         out = await _append(step, conversation, direction="out", sender="bot", content=reply)
         assert out is not None
@@ -287,6 +288,45 @@ async def _bot_answers(
             idempotency_key=f"reply:{step.prepared.event_id}:{step.index}:{number}",
             content=reply,
         )
+
+
+def _place(
+    step: _Step,
+    contact: ResolvedContact,
+    conversation: Conversation,
+    workspace: WorkspaceOut,
+    text: str,
+) -> ChatPlace:
+    locale = (contact.locale or "")[:2].lower()
+    guessed = flows.guess_language(text, "")
+    language = locale or guessed or workspace.locale
+    return ChatPlace(
+        workspace_id=step.workspace_id,
+        conversation_id=conversation.id,
+        contact_id=contact.contact_id,
+        channel=step.prepared.account.kind,
+        region=workspace.default_region,
+        language="vi" if language == "vi" else "en",
+        language_sure=bool(locale or guessed),
+        contact_name=contact.name,
+    )
+
+
+def _greeting(
+    step: _Step, contact: ResolvedContact, workspace: WorkspaceOut, *, text: str, first: bool
+) -> list[MessageContent]:
+    return flows.respond(
+        BotInput(
+            text=text,
+            payload=step.event.payload,
+            first_message=first,
+            contact_name=contact.name,
+            contact_first_name=contact.first_name,
+            contact_locale=contact.locale,
+            workspace_name=workspace.name,
+            workspace_locale=workspace.locale,
+        )
+    )
 
 
 async def _flows_answer(

@@ -29,6 +29,7 @@ from chatcart.flows.schemas import (
     Outcome,
     SendAction,
     SetFieldAction,
+    ShopAction,
     TagAction,
     TraceAction,
     WorkspaceView,
@@ -39,6 +40,8 @@ from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
 from chatcart.models import Conversation, Message
 from chatcart.outbox import service as outbox
+from chatcart.shop import service as shop
+from chatcart.shop.schemas import ChatPlace
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceOut
 
@@ -188,6 +191,12 @@ async def execute(
                 await contacts.tag(session, where.workspace_id, ids, action.add, actor="flow")
             if action.remove:
                 await contacts.untag(session, where.workspace_id, ids, action.remove, actor="flow")
+        elif isinstance(action, ShopAction):
+            place = await chat_place(session, where, action.language)
+            replies = await shop.act(session, place, action.op, action.query, action.args)
+            for content in replies:
+                await _send(session, effects, where, content, f"{key_prefix}:{sent}")
+                sent += 1
         elif isinstance(action, HandoverAction):
             conversation.bot_paused = True
             _announce(effects, where, {"type": "handover", "conversation_id": conversation.id})
@@ -202,12 +211,31 @@ async def execute(
             )
 
 
+async def chat_place(session: AsyncSession, where: Where, language: str) -> ChatPlace:
+    conversation = where.conversation
+    person = await contacts.get(session, where.workspace_id, conversation.contact_id)
+    return ChatPlace(
+        workspace_id=where.workspace_id,
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        channel=where.channel,
+        region=where.workspace.default_region,
+        language="vi" if language == "vi" else "en",
+        contact_name=person.name,
+    )
+
+
 def _announce(effects: Effects, where: Where, data: dict[str, Any]) -> None:
     effects.publish(f"workspace:{where.workspace_id}", data)
 
 
 async def _send(
-    session: AsyncSession, effects: Effects, where: Where, content: MessageContent, key: str
+    session: AsyncSession,
+    effects: Effects,
+    where: Where,
+    content: MessageContent,
+    key: str,
+    purpose: str = "reply",
 ) -> None:
     conversation = where.conversation
     message = Message(
@@ -242,6 +270,7 @@ async def _send(
         message_id=message.id,
         idempotency_key=key,
         content=content,
+        purpose=purpose,
     )
 
 

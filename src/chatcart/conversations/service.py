@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatcart.conversations import engine, flow_turn, repository
+from chatcart.conversations import engine, flow_turn, posting, repository
 from chatcart.conversations.schemas import ConversationOut, MessageOut
 from chatcart.kit.errors import NotFound
 from chatcart.models import Conversation, Message
@@ -16,6 +16,9 @@ apply_inbound = engine.apply
 apply_inbound_many = engine.apply_many
 # resume(session, effects, run_id, worker_id, data) -> bool: a claimed flow run goes on.
 resume_flow = flow_turn.resume
+# post(session, effects, workspace_id=, conversation_id=, content=, key=, purpose=) -> bool:
+# say something in a conversation outside a turn (an order's news), through the outbox.
+post = posting.post
 
 
 def _conversation_out(row: Row[Conversation, str, str]) -> ConversationOut:

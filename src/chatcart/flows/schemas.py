@@ -114,6 +114,17 @@ class HttpAction(BaseModel):
     timeout_seconds: float
 
 
+class ShopAction(BaseModel):
+    """A commerce step: the engine has the shop room answer (a carousel, the cart, the
+    checkout...), and the shop's buttons carry the conversation on from there."""
+
+    kind: Literal["shop"] = "shop"
+    op: str
+    query: str = ""
+    args: dict[str, str] = Field(default_factory=dict)
+    language: str = "vi"
+
+
 class TraceAction(BaseModel):
     """A step taken (for the simulator and the logs)."""
 
@@ -131,6 +142,7 @@ Action = Annotated[
     | TagAction
     | HandoverAction
     | HttpAction
+    | ShopAction
     | TraceAction,
     Field(discriminator="kind"),
 ]

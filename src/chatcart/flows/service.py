@@ -44,6 +44,8 @@ from chatcart.models import FlowRow, FlowRun, FlowVersion
 _VERSIONS: OrderedDict[tuple[int, str], Flow] = OrderedDict()
 _BOOKS: OrderedDict[tuple[object, ...], Book] = OrderedDict()
 _CACHE_SIZE = 512
+# guess_language(text, fallback) -> "vi" | "tl" | "en": the language a message is in.
+guess_language = greeter.guess_language
 _RESOLVER = KeywordIntentResolver()
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from chatcart.models.inbound import InboundEvent, WebhookDelivery
 from chatcart.models.order import Order, OrderEvent, OrderItem
 from chatcart.models.outbox import DeliveryAttempt, OutboundMessage
 from chatcart.models.segment import Segment, SegmentMember
+from chatcart.models.shop import Payment, ShopChat, ShopSetting
 from chatcart.models.user import ApiToken, LoginFailure, Membership, User
 from chatcart.models.workspace import Workspace
 
@@ -63,6 +64,7 @@ __all__ = [
     "OrderEvent",
     "OrderItem",
     "OutboundMessage",
+    "Payment",
     "PostComment",
     "Product",
     "ProductCategoryLink",
@@ -71,6 +73,8 @@ __all__ = [
     "ProductVariant",
     "Segment",
     "SegmentMember",
+    "ShopChat",
+    "ShopSetting",
     "Tag",
     "User",
     "WebhookDelivery",

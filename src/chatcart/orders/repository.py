@@ -83,3 +83,28 @@ async def expired_holds(session: AsyncSession, now: datetime, limit: int) -> lis
         .with_for_update(skip_locked=True)  # several workers: each order to one of them
     )
     return list(rows.all())
+
+
+async def bought_with(
+    session: AsyncSession, workspace_id: int, product_ids: Sequence[int], limit: int
+) -> list[int]:
+    """Products most often in the same orders as these (co-purchases), best first."""
+    if not product_ids:
+        return []
+    mine = (
+        select(OrderItem.order_id)
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.workspace_id == workspace_id, OrderItem.product_id.in_(product_ids))
+    )
+    rows = await session.execute(
+        select(OrderItem.product_id, func.count(func.distinct(OrderItem.order_id)).label("n"))
+        .where(
+            OrderItem.order_id.in_(mine),
+            OrderItem.product_id.is_not(None),
+            OrderItem.product_id.not_in(product_ids),
+        )
+        .group_by(OrderItem.product_id)
+        .order_by(func.count(func.distinct(OrderItem.order_id)).desc(), OrderItem.product_id)
+        .limit(limit)
+    )
+    return [int(p) for p, _ in rows.all() if p is not None]

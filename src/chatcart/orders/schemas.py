@@ -121,3 +121,4 @@ class StatusChanged(BaseModel):
     order: OrderOut
     from_status: OrderStatus
     to_status: OrderStatus
+    workspace_id: int | None = None

@@ -251,7 +251,10 @@ async def change_status(
     )
     await session.flush()
     return StatusChanged(
-        order=await _out(session, row, events=True), from_status=before, to_status=to
+        order=await _out(session, row, events=True),
+        from_status=before,
+        to_status=to,
+        workspace_id=row.workspace_id,
     )
 
 
@@ -275,6 +278,44 @@ async def release_expired(
             )
         )
     return changed
+
+
+async def bought_with(
+    session: AsyncSession, workspace_id: int, product_ids: list[int], limit: int = 10
+) -> list[int]:
+    """Products most often bought in the same orders as these (recommendations)."""
+    return await repository.bought_with(session, workspace_id, product_ids, limit)
+
+
+async def record_payment(
+    session: AsyncSession,
+    workspace_id: int,
+    order_id: int,
+    *,
+    actor: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> OrderOut:
+    """The order is paid (a payment link came back paid): it keeps its stock for good."""
+    now = now or utcnow()
+    row = await repository.order(session, workspace_id, order_id, lock=True)
+    if row is None:
+        raise OrderNotFound(f"no order {order_id}")
+    row.payment_status = "paid"
+    row.reserved_until = None
+    row.updated_at = now
+    session.add(
+        OrderEvent(
+            order_id=row.id,
+            from_status=row.status,
+            to_status=row.status,
+            actor=actor,
+            note=note or "paid",
+            at=now,
+        )
+    )
+    await session.flush()
+    return await _out(session, row, events=True)
 
 
 async def seed_demo(session: AsyncSession, workspace_id: int) -> int:

@@ -152,3 +152,18 @@ async def by_keys(session: AsyncSession, keys: list[str]) -> dict[str, OutboundM
         .execution_options(populate_existing=True)
     )
     return {row.idempotency_key: row for row in (await session.scalars(query)).all()}
+
+
+async def held(session: AsyncSession, conversation_id: int, purpose: str) -> list[OutboundMessage]:
+    rows = await session.scalars(
+        select(OutboundMessage)
+        .where(
+            OutboundMessage.conversation_id == conversation_id,
+            OutboundMessage.purpose == purpose,
+            OutboundMessage.status == "failed",
+            OutboundMessage.error_code.like("policy:%"),
+        )
+        .order_by(OutboundMessage.id)
+        .limit(50)
+    )
+    return list(rows.all())

@@ -417,3 +417,13 @@ async def mark_unknown(session: AsyncSession, outbound_ids: list[int]) -> None:
             row.status = "unknown"
             row.error_code = "unknown"
             row.error_message = "the sender stopped during the send; it may or may not have arrived"
+
+
+async def held(session: AsyncSession, conversation_id: int, purpose: str) -> list[OutboundMessage]:
+    """Messages of a conversation that policy kept from being sent (their rule is on
+    the row), oldest first: what may go out once the person writes again."""
+    return await repository.held(session, conversation_id, purpose)
+
+
+async def key_taken(session: AsyncSession, idempotency_key: str) -> bool:
+    return await repository.by_key(session, idempotency_key) is not None

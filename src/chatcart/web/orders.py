@@ -10,9 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chatcart.http_deps import DbSession, RuntimeDep
 from chatcart.kit.db import transaction
+from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
 from chatcart.orders import service as orders
 from chatcart.orders.schemas import STATUSES
+from chatcart.shop import service as shop
 from chatcart.web.session import AdminPrincipal, check_csrf
 from chatcart.web.templating import render
 from chatcart.workspaces import service as workspaces
@@ -93,9 +95,11 @@ async def order_status(
         chosen = next((s for s in STATUSES if s == to), None)
         if chosen is None:
             raise AppError(f"{to!r} is not an order status")
+        effects = Effects()
         async with transaction(runtime.sessions) as session:
-            await orders.change_status(
+            await shop.change_status(
                 session,
+                effects,
                 principal.workspace_id,
                 order_id,
                 chosen,
@@ -110,4 +114,5 @@ async def order_status(
         return await _order_page(
             request, principal, runtime, order_id, error=exc.message, status_code=409
         )
+    await effects.flush(runtime.bus)
     return RedirectResponse(f"/admin/orders/{order_id}", status_code=303)

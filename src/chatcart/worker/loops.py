@@ -25,9 +25,9 @@ from chatcart.kit.crypto import random_token
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
-from chatcart.orders import service as orders
 from chatcart.outbox.dispatch import Dispatcher
 from chatcart.runtime import Runtime
+from chatcart.shop import service as shop
 from chatcart.workspaces.schemas import WorkspaceOut
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,11 @@ class Worker:
 
     async def holds_once(self) -> int:
         """Unpaid payment-link orders past their hold: cancelled, their stock back on sale."""
+        effects = Effects()
         async with transaction(self.rt.sessions) as session:
-            return len(await orders.release_expired(session))
+            released = await shop.release_expired(session, effects)
+        await effects.flush(self.rt.bus)
+        return released
 
     def stop(self) -> None:
         self._stopping.set()

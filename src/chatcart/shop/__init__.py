@@ -1,0 +1,1 @@
+"""The shop in chat: cart, checkout, payments, order notifications, recommendations."""

@@ -1,0 +1,22 @@
+"""The shop room's queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatcart.models import Payment, ShopChat, ShopSetting
+
+
+async def chat(session: AsyncSession, conversation_id: int) -> ShopChat | None:
+    return await session.scalar(
+        select(ShopChat).where(ShopChat.conversation_id == conversation_id).with_for_update()
+    )
+
+
+async def setting(session: AsyncSession, workspace_id: int) -> ShopSetting | None:
+    return await session.scalar(select(ShopSetting).where(ShopSetting.workspace_id == workspace_id))
+
+
+async def payment_by_token(session: AsyncSession, token: str) -> Payment | None:
+    return await session.scalar(select(Payment).where(Payment.token == token).with_for_update())
