@@ -25,7 +25,8 @@ PSID = "psid-an"
 
 async def _until(place: World, check: Callable[[list[Any]], bool], timeout: float = 20) -> Any:
     for _ in range(int(timeout / 0.05)):
-        sends = [s for s in place.graph.sends(PAGE, PSID) if s.accepted]
+        # Messages only: typing and seen sender actions carry no "message".
+        sends = [s for s in place.graph.sends(PAGE, PSID) if s.accepted and "message" in s.request]
         if check(sends):
             return sends
         await asyncio.sleep(0.05)
@@ -53,7 +54,7 @@ def _templates(kind: str) -> Callable[[list[Any]], bool]:
 
 
 def _texts(sends: list[Any]) -> list[str]:
-    return [s.request["message"].get("text", "") for s in sends]
+    return [s.request["message"].get("text", "") for s in sends if "message" in s.request]
 
 
 def _has(text: str) -> Callable[[list[Any]], bool]:

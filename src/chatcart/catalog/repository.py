@@ -307,3 +307,10 @@ async def give_back_stock(session: AsyncSession, variant_id: int, quantity: int)
         .values(stock=ProductVariant.stock + quantity)
         .execution_options(synchronize_session=False)
     )
+
+
+async def has_products(session: AsyncSession, workspace_id: int) -> bool:
+    found = await session.scalar(
+        select(Product.id).where(Product.workspace_id == workspace_id).limit(1)
+    )
+    return found is not None

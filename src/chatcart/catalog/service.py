@@ -483,6 +483,11 @@ async def import_csv(
 # ---- listing and search -------------------------------------------------------------------
 
 
+async def has_products(session: AsyncSession, workspace_id: int) -> bool:
+    """Whether the shop has any product at all (a chat need not search an empty catalog)."""
+    return await repository.has_products(session, workspace_id)
+
+
 async def search(
     session: AsyncSession, workspace_id: int, query: ProductQuery
 ) -> list[ProductCard]:

@@ -18,6 +18,11 @@ from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
 from chatcart.kit.ids import IdBlocks
 from chatcart.models import Conversation, Message
+from chatcart.outbox import service as outbox
+from chatcart.shop import service as shop
+
+# Outbound purposes held back by policy and sent again once the person writes.
+RESENT_PURPOSES = ("order_update",)
 
 # Events whose sender the engine resolves to a contact.
 PEOPLE_EVENTS = frozenset({"message", "postback", "story_mention", "referral", "echo", "optin"})
@@ -34,6 +39,8 @@ class Batch:
     # contact a flow changed is read again (`changed`).
     facts: dict[int, tuple[dict[str, Any], list[str]]] | None = None
     changed: set[int] = field(default_factory=set)
+    # Conversations with order news that policy held back (sent again when the person writes).
+    holding: set[int] = field(default_factory=set)
 
     async def facts_of(
         self, session: AsyncSession, contact_id: int
@@ -100,5 +107,8 @@ async def load(session: AsyncSession, blocks: IdBlocks, batch: list[Prepared]) -
     stored = await repository.external_ids_in(
         session, {c.id for c in conversations.values()}, external_ids
     )
-    runs = await flows.load_runs(session, {c.id for c in conversations.values()})
-    return Batch(blocks, people, conversations, runs, stored)
+    ids = {c.id for c in conversations.values()}
+    runs = await flows.load_runs(session, ids)
+    await shop.load_chats(session, ids)
+    holding = await outbox.conversations_holding(session, ids, RESENT_PURPOSES)
+    return Batch(blocks, people, conversations, runs, stored, holding=holding)

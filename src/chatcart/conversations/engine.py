@@ -148,13 +148,16 @@ async def _resolve(step: _Step, *, opens_window: bool) -> ResolvedContact:
 
 async def _conversation(step: _Step, contact: ResolvedContact) -> tuple[Conversation, bool]:
     find = step.batch.conversation if step.batch else repository.lock_or_create
-    return await find(
+    conversation, created = await find(
         step.session,
         workspace_id=step.workspace_id,
         contact_id=contact.contact_id,
         channel_account_id=step.account_id,
         identity_id=contact.identity_id,
     )
+    if created and step.batch is not None:
+        shop.note_new_conversation(step.session, conversation.id)
+    return conversation, created
 
 
 def _touch(conversation: Conversation, message: Message) -> None:
@@ -212,7 +215,8 @@ async def _person_writes(step: _Step) -> None:
     if message is None:
         return  # already handled by an earlier run of this event
     # The person wrote: order news policy held back may go now (the window is open).
-    await posting.resend_held(step.session, step.effects, conversation)
+    if step.batch is None or conversation.id in step.batch.holding:
+        await posting.resend_held(step.session, step.effects, conversation)
     if content.text and any(ch.isdigit() or ch == "@" for ch in content.text):
         await _pick_points(step, contact, message)
     if step.event.standby:

@@ -13,7 +13,7 @@ from chatcart.outbox import service as outbox
 from chatcart.workspaces import service as workspaces
 
 # Purposes whose held messages still matter when the person comes back.
-RESENT = ("order_update",)
+RESENT = ("order_update",)  # keep in step with batch.RESENT_PURPOSES
 _AGAIN = ":again"
 
 

@@ -154,6 +154,22 @@ async def by_keys(session: AsyncSession, keys: list[str]) -> dict[str, OutboundM
     return {row.idempotency_key: row for row in (await session.scalars(query)).all()}
 
 
+async def conversations_holding(
+    session: AsyncSession, conversation_ids: set[int], purposes: tuple[str, ...]
+) -> set[int]:
+    rows = await session.scalars(
+        select(OutboundMessage.conversation_id)
+        .where(
+            OutboundMessage.conversation_id.in_(conversation_ids),
+            OutboundMessage.purpose.in_(purposes),
+            OutboundMessage.status == "failed",
+            OutboundMessage.error_code.like("policy:%"),
+        )
+        .distinct()
+    )
+    return {c for c in rows.all() if c is not None}
+
+
 async def held(session: AsyncSession, conversation_id: int, purpose: str) -> list[OutboundMessage]:
     rows = await session.scalars(
         select(OutboundMessage)

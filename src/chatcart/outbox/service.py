@@ -419,6 +419,15 @@ async def mark_unknown(session: AsyncSession, outbound_ids: list[int]) -> None:
             row.error_message = "the sender stopped during the send; it may or may not have arrived"
 
 
+async def conversations_holding(
+    session: AsyncSession, conversation_ids: set[int], purposes: tuple[str, ...]
+) -> set[int]:
+    """Which of these conversations have messages policy held back (one query per batch)."""
+    if not conversation_ids:
+        return set()
+    return await repository.conversations_holding(session, conversation_ids, purposes)
+
+
 async def held(session: AsyncSession, conversation_id: int, purpose: str) -> list[OutboundMessage]:
     """Messages of a conversation that policy kept from being sent (their rule is on
     the row), oldest first: what may go out once the person writes again."""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.catalog import service as catalog
 from chatcart.catalog.errors import ProductNotFound
-from chatcart.catalog.schemas import ProductQuery
+from chatcart.catalog.schemas import ProductCard, ProductQuery
 from chatcart.channels.base import MessageContent, QuickReply
 from chatcart.kit.textnorm import fold
 from chatcart.orders import service as orders
@@ -142,7 +142,7 @@ async def _tap(
         return await categories(session, place, settings)
     if kind == "CAT" and number is not None:
         query = ProductQuery(category_id=number, status="active", in_stock=True, limit=10)
-        found = await catalog.search(session, place.workspace_id, query)
+        found = await _search(session, place, query)
         return [cards.carousel(found, language, settings.public_url, say("results", language))]
     if kind == "P" and number is not None:
         return await product(session, place, state, number)
@@ -189,7 +189,7 @@ async def categories(
     found = [c for c in await catalog.list_categories(session, place.workspace_id) if c.depth == 0]
     if not found:
         query = ProductQuery(status="active", in_stock=True, limit=10)
-        products = await catalog.search(session, place.workspace_id, query)
+        products = await _search(session, place, query)
         if not products:
             return [MessageContent(text=say("no_categories", language))]
         return [cards.carousel(products, language, settings.public_url, say("results", language))]
@@ -214,7 +214,7 @@ async def search(
 ) -> list[MessageContent]:
     language = place.language
     query = ProductQuery(q=words[:200], status="active", in_stock=True, limit=10)
-    found = await catalog.search(session, place.workspace_id, query)
+    found = await _search(session, place, query)
     if not found:
         return [] if only_found else [MessageContent(text=say("no_results", language, q=words))]
     return [cards.carousel(found, language, settings.public_url, say("results", language))]
@@ -436,3 +436,16 @@ async def quiz(
         return [MessageContent(text=say("no_categories", language))]
     intro = say("quiz" if exact else "quiz_none", language)
     return [cards.carousel(picks, language, settings.public_url, intro)]
+
+
+async def _search(
+    session: AsyncSession, place: ChatPlace, query: ProductQuery
+) -> list[ProductCard]:
+    # Read once per transaction (an inbound batch): a shop with no catalog is not searched
+    # for every message that looks like a product question.
+    filled: dict[int, bool] = session.info.setdefault("shop_catalog_filled", {})
+    if place.workspace_id not in filled:
+        filled[place.workspace_id] = await catalog.has_products(session, place.workspace_id)
+    if not filled[place.workspace_id]:
+        return []
+    return await catalog.search(session, place.workspace_id, query)

@@ -14,6 +14,16 @@ async def chat(session: AsyncSession, conversation_id: int) -> ShopChat | None:
     )
 
 
+async def chats(session: AsyncSession, conversation_ids: set[int]) -> dict[int, ShopChat]:
+    rows = await session.scalars(
+        select(ShopChat)
+        .where(ShopChat.conversation_id.in_(conversation_ids))
+        .order_by(ShopChat.conversation_id)
+        .with_for_update()
+    )
+    return {row.conversation_id: row for row in rows.all()}
+
+
 async def setting(session: AsyncSession, workspace_id: int) -> ShopSetting | None:
     return await session.scalar(select(ShopSetting).where(ShopSetting.workspace_id == workspace_id))
 

@@ -27,15 +27,45 @@ log = logging.getLogger(__name__)
 # ---- settings -----------------------------------------------------------------------------
 
 
+_SETTINGS = "shop_settings"  # session.info: {workspace id: settings}, read once per transaction
+_CHATS = "shop_chats"  # session.info: {conversation id: chat row or None}, read per batch
+
+
 async def settings_of(session: AsyncSession, workspace_id: int) -> ShopSettingsOut:
+    known: dict[int, ShopSettingsOut] = session.info.setdefault(_SETTINGS, {})
+    if workspace_id in known:
+        return known[workspace_id]
     row = await repository.setting(session, workspace_id)
     if row is None:
-        return ShopSettingsOut(public_url=None, shipping=ShippingRule(), payment_link=False)
-    return ShopSettingsOut(
-        public_url=row.public_url,
-        shipping=ShippingRule.model_validate(row.shipping or {}),
-        payment_link=row.payment_link,
-    )
+        out = ShopSettingsOut(public_url=None, shipping=ShippingRule(), payment_link=False)
+    else:
+        out = ShopSettingsOut(
+            public_url=row.public_url,
+            shipping=ShippingRule.model_validate(row.shipping or {}),
+            payment_link=row.payment_link,
+        )
+    known[workspace_id] = out
+    return out
+
+
+async def load_chats(
+    session: AsyncSession, conversation_ids: set[int], new_ids: set[int] | None = None
+) -> None:
+    """The shop states of a batch's conversations, locked, with one query; conversations
+    created in this batch (`new_ids`) have none yet. Later look-ups read them from memory."""
+    known: dict[int, ShopChat | None] = session.info.setdefault(_CHATS, {})
+    rows = await repository.chats(session, conversation_ids) if conversation_ids else {}
+    for conversation_id in conversation_ids:
+        known[conversation_id] = rows.get(conversation_id)
+    for conversation_id in new_ids or ():
+        known[conversation_id] = None
+
+
+def note_new_conversation(session: AsyncSession, conversation_id: int) -> None:
+    """A conversation created in this transaction has no shop state (when a batch is loaded)."""
+    known: dict[int, ShopChat | None] | None = session.info.get(_CHATS)
+    if known is not None:
+        known[conversation_id] = None
 
 
 async def save_settings(
@@ -55,6 +85,7 @@ async def save_settings(
     row.payment_link = payment_link
     row.updated_at = utcnow()
     await session.flush()
+    session.info.get(_SETTINGS, {}).pop(workspace_id, None)
     return await settings_of(session, workspace_id)
 
 
@@ -81,7 +112,11 @@ async def store_secret(session: AsyncSession, secrets: SecretBox, workspace_id: 
 
 
 async def _state(session: AsyncSession, place: ChatPlace) -> tuple[ShopChat | None, ChatState]:
-    row = await repository.chat(session, place.conversation_id)
+    known: dict[int, ShopChat | None] = session.info.get(_CHATS, {})
+    if place.conversation_id in known:
+        row = known[place.conversation_id]
+    else:
+        row = await repository.chat(session, place.conversation_id)
     return row, ChatState.model_validate(row.state or {}) if row is not None else ChatState()
 
 
@@ -98,9 +133,13 @@ async def _keep(
     if row is None:  # the conversation's first visit to the shop
         row = ShopChat(workspace_id=place.workspace_id, conversation_id=place.conversation_id)
         session.add(row)
+        known: dict[int, ShopChat | None] | None = session.info.get(_CHATS)
+        if known is not None:
+            known[place.conversation_id] = row
     row.state = state.model_dump(mode="json")
     row.updated_at = utcnow()
-    await session.flush()
+    if _CHATS not in session.info:
+        await session.flush()  # one event at a time; a batch writes with its one flush
 
 
 async def answer(
