@@ -5,6 +5,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatcart.kit.ids import IdBlocks
 from chatcart.models import ChannelAccount, InboundEvent, WebhookDelivery
 
 
@@ -92,9 +93,12 @@ async def lock_pending_inbound(
 
 
 async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
-    """Raw webhook POSTs, one statement; their new ids in the order given."""
-    table = cast(
-        Table, WebhookDelivery.__table__
-    )  # Core, not the ORM's bulk path: the ingress hot path
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list((await session.scalars(statement, rows)).all())
+    """Raw webhook POSTs, one statement; their new ids in the order given. The keys are taken
+    up front: an INSERT ... RETURNING that must keep the order runs row by row on SQLite."""
+    blocks = IdBlocks(session, len(rows))
+    ids = [await blocks.take(WebhookDelivery) for _ in rows]
+    table = cast(Table, WebhookDelivery.__table__)  # Core, not the ORM: the ingress hot path
+    await session.execute(
+        insert(table), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+    )
+    return ids

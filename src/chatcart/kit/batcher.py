@@ -30,6 +30,9 @@ class GroupCommitter(Generic[T]):
 
     async def _run(self) -> None:
         while self._queue:
+            # Let every caller that is ready to submit do so first: callers woken by the last
+            # flush are still queued as callbacks, and a flush started now would go alone.
+            await asyncio.sleep(0)
             taken: list[tuple[list[T], asyncio.Future[None]]] = []
             count = 0
             while self._queue and (not taken or count + len(self._queue[0][0]) <= self._max_batch):
