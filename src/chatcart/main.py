@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
 
 from chatcart import __version__, demo
+from chatcart.appointments import endpoints as appointments_api
 from chatcart.catalog import endpoints as catalog_api
 from chatcart.channels import webhooks
 from chatcart.channels.webchat import endpoints as webchat
@@ -32,6 +33,7 @@ from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
 from chatcart.shop import endpoints as shop_endpoints
 from chatcart.web import admin, contact_files, contact_page, fake_messenger, public
+from chatcart.web import appointments as appointment_pages
 from chatcart.web import broadcasts as broadcast_pages
 from chatcart.web import catalog as catalog_pages
 from chatcart.web import contacts as contacts_pages
@@ -117,6 +119,7 @@ def _api(runtime: Runtime) -> FastAPI:
     api.include_router(flows_api.router)
     api.include_router(catalog_api.router)
     api.include_router(orders_api.router)
+    api.include_router(appointments_api.router)
     return api
 
 
@@ -191,6 +194,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(catalog_pages.router)
     app.include_router(catalog_pages.media_router)
     app.include_router(orders_pages.router)
+    app.include_router(appointment_pages.router)
     app.include_router(broadcast_pages.router)
     app.include_router(contact_files.router)
     app.include_router(contact_page.router)

@@ -97,7 +97,9 @@ async def test_shopper_chats_and_the_owner_watches_live(
     await expect(bot_msgs).to_have_count(1)
     await expect(bot_msgs.first).to_contain_text("Xin chào")
     await expect(bot_msgs.first).to_contain_text("Demo Shop")
-    await expect(widget(shop, ".chips button")).to_have_text(["Xem sản phẩm", "Gặp nhân viên"])
+    await expect(widget(shop, ".chips button")).to_have_text(
+        ["Xem sản phẩm", "Đặt lịch hẹn", "Gặp nhân viên"]
+    )
     greeting = (await bot_msgs.first.text_content()) or ""
 
     # --- A reload keeps the transcript (once) and the visitor token.
@@ -141,7 +143,9 @@ async def test_shopper_chats_and_the_owner_watches_live(
     thread = admin.locator("#messages")
     await expect(thread.locator(".msg.in .text")).to_have_text(["xin chào"])
     await expect(thread.locator(".msg.out .text")).to_have_text([greeting])
-    await expect(thread.locator(".msg.out .chip")).to_have_text(["Xem sản phẩm", "Gặp nhân viên"])
+    await expect(thread.locator(".msg.out .chip")).to_have_text(
+        ["Xem sản phẩm", "Đặt lịch hẹn", "Gặp nhân viên"]
+    )
     await expect(thread.locator(".msg.out .status")).to_have_text(["sent"])
     await expect(admin.locator("a.conv.current")).to_have_count(1)
 

@@ -35,15 +35,35 @@ MAX_TIMES = 10  # time chips in one message, then "Later times" and "Other days"
 MAX_LISTED = 3  # bookings with their own Move / Cancel chips
 _TITLE = 20  # Messenger shows 20 characters of a quick reply
 
-# Built-in intents, on folded text (no accents, lower case).
-_MINE = re.compile(
-    r"\b(lich hen cua (toi|minh|em)|lich cua (toi|minh|em)|xem lich hen|kiem tra lich hen"
-    r"|huy lich( hen)?|doi lich( hen)?|doi gio hen|my (appointments?|bookings?)"
-    r"|(cancel|reschedule|change) my (appointment|booking)|appointment ko|lich hen (ko|khong))\b"
-)
-_BOOK = re.compile(
-    r"\b(dat lich( hen)?|dat hen|hen lich|book (an? )?(appointment|session|slot)"
-    r"|make an appointment|schedule an appointment|magpa ?book|mag ?book)\b"
+# Built-in intents, on folded text (no accents, lower case), with the language each is in
+# (it answers in that language when nothing surer is known: a widget visitor has no locale).
+_INTENTS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    (
+        "mine",
+        "vi",
+        re.compile(
+            r"\b(lich hen cua (toi|minh|em)|lich cua (toi|minh|em)|xem lich hen|kiem tra lich hen"
+            r"|huy lich( hen)?|doi lich( hen)?|doi gio hen|lich hen (ko|khong))\b"
+        ),
+    ),
+    (
+        "mine",
+        "en",
+        re.compile(
+            r"\b(my (appointments?|bookings?)|(cancel|reschedule|change|move) my "
+            r"(appointment|booking))\b"
+        ),
+    ),
+    ("mine", "tl", re.compile(r"\b((appointment|booking) ko|aking (appointment|booking))\b")),
+    ("book", "vi", re.compile(r"\b(dat lich( hen)?|dat hen|hen lich)\b")),
+    (
+        "book",
+        "en",
+        re.compile(
+            r"\b(book (an? )?(appointment|session|slot|time)|(make|schedule) an appointment)\b"
+        ),
+    ),
+    ("book", "tl", re.compile(r"\b(magpa ?book|mag ?book|pa ?book|magpa ?appointment)\b")),
 )
 
 
@@ -93,13 +113,15 @@ async def answer(
     if tapped or not intents:
         return None
     folded = fold(text).strip()
-    if not folded:
-        return None
-    if _MINE.search(folded):
-        if not await repository.services(session, place.workspace_id):
-            return None  # this shop does not take bookings: not ours to answer
-        return await mine(session, place)
-    if _BOOK.search(folded):
+    for op, language, pattern in _INTENTS if folded else ():
+        if not pattern.search(folded):
+            continue
+        if not place.language_sure:
+            place = place.model_copy(update={"language": language})
+        if op == "mine":
+            if not await repository.services(session, place.workspace_id):
+                return None  # this shop does not take bookings: not ours to answer
+            return await mine(session, place)
         if not await repository.has_active_services(session, place.workspace_id):
             return None
         return await services(session, place)

@@ -140,4 +140,6 @@ class BookingPlace(BaseModel):
     contact_id: int
     timezone: str = "Asia/Ho_Chi_Minh"
     language: Language = "vi"
+    # False: a guess from nothing (no locale, a tap, a number): an intent's own language wins.
+    language_sure: bool = True
     contact_name: str = ""

@@ -27,7 +27,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "pick_time": {
         "vi": "{service}, {day}: bạn chọn giờ nhé.",
-        "en": "{service} on {day}: pick a time.",
+        "en": "{service}, {day}: pick a time.",
         "tl": "{service}, {day}: pumili ng oras.",
     },
     "later": {"vi": "Giờ muộn hơn", "en": "Later times", "tl": "Mas huling oras"},
@@ -127,11 +127,13 @@ def say(key: str, language: str, **values: Any) -> str:
 
 
 def day_title(day: date, today: date, language: str) -> str:
-    """A day chip: "Hôm nay 21/11", "Thứ 7 22/11"; "Today", "Sat, Nov 22"."""
+    """A day chip: "Hôm nay 21/11", "Thứ 7 22/11"; "Today, Nov 21", "Sun, Nov 22"."""
     locale = _BABEL.get(language, "en")
     if (day - today).days in (0, 1):
         word = say("today" if day == today else "tomorrow", language)
-        return f"{word} {format_date(day, 'd/M', locale=locale)}"
+        if language == "vi":
+            return f"{word} {format_date(day, 'd/M', locale=locale)}"
+        return f"{word}, {format_date(day, 'MMM d', locale=locale)}"
     return format_date(day, _SHORT_DAY.get(language, "EEE, MMM d"), locale=locale)
 
 

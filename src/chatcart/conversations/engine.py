@@ -331,13 +331,14 @@ def _booking_place(
     workspace: WorkspaceOut,
     text: str,
 ) -> BookingPlace:
-    language = contact.locale or flows.guess_language(text, "") or workspace.locale
+    known = contact.locale or flows.guess_language(text, "")
     return BookingPlace(
         workspace_id=step.workspace_id,
         conversation_id=conversation.id,
         contact_id=contact.contact_id,
         timezone=workspace.timezone,
-        language=appointments.language_of(language),
+        language=appointments.language_of(known or workspace.locale),
+        language_sure=bool(known),
         contact_name=contact.name,
     )
 
