@@ -351,12 +351,16 @@ async def _put(
 async def show_cart(
     session: AsyncSession, place: ChatPlace, settings: ShopSettingsOut, state: ChatState
 ) -> list[MessageContent]:
-    out = [cards.cart(state, place.language)]
+    cart = cards.cart(state, place.language)
+    out = [cart]
     if state.lines:
         picks = await also_like(session, place.workspace_id, [li.product_id for li in state.lines])
         if picks:
             intro = say("also_like", place.language)
-            out.append(cards.carousel(picks, place.language, settings.public_url, intro))
+            also = cards.carousel(picks, place.language, settings.public_url, intro)
+            # Quick replies show under the last message only (Messenger, the widget): the
+            # cart's "Check out" goes with the suggestions that follow it.
+            out.append(also.model_copy(update={"quick_replies": cart.quick_replies}))
     return out
 
 
