@@ -40,6 +40,7 @@ from chatcart.web import contacts as contacts_pages
 from chatcart.web import flows as flows_pages
 from chatcart.web import orders as orders_pages
 from chatcart.web import segments as segment_pages
+from chatcart.web import shop_settings as shop_settings_pages
 from chatcart.web.session import LoginRequired
 from chatcart.web.templating import render
 from chatcart.worker.loops import Worker
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(catalog_pages.media_router)
     app.include_router(orders_pages.router)
     app.include_router(appointment_pages.router)
+    app.include_router(shop_settings_pages.router)
     app.include_router(broadcast_pages.router)
     app.include_router(contact_files.router)
     app.include_router(contact_page.router)
