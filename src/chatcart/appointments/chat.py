@@ -26,6 +26,7 @@ from chatcart.appointments.texts import day_title, say, service_line, time_text,
 from chatcart.channels.base import MessageContent, QuickReply
 from chatcart.contacts import service as contacts
 from chatcart.kit.clock import utcnow
+from chatcart.kit.ids import key_of
 from chatcart.kit.textnorm import fold
 
 PREFIX = "APPT:"
@@ -152,16 +153,17 @@ async def _tap(session: AsyncSession, place: BookingPlace, tapped: str) -> list[
     args = parts[3:]
 
     def number(i: int) -> int | None:
-        return int(args[i]) if len(args) > i and args[i].isdigit() else None
+        return key_of(args[i]) if len(args) > i else None
 
-    service_id, moving = number(0), number(1) or 0
+    first, moving = number(0), number(1) or 0  # the service (or the booking), the booking moved
     if verb == "MINE":
         return await mine(session, place)
     if verb == "KEEP":
         return [MessageContent(text=say("kept", place.language))]
-    if verb in {"CANCEL", "CANCELOK", "MOVE"} and service_id is not None:
-        return await _about_booking(session, place, verb, service_id)
-    if verb in {"SVC", "DAY", "AT"} and service_id is not None:
+    if verb in {"CANCEL", "CANCELOK", "MOVE"} and first is not None:
+        return await _about_booking(session, place, verb, first)
+    if verb in {"SVC", "DAY", "AT"} and first is not None:
+        service_id = first
         found = await _service(session, place, service_id, moving)
         if found is None:
             return await services(session, place)
