@@ -7,12 +7,13 @@ from sqlalchemy import select
 
 from chatcart import demo
 from chatcart.channels import service as channels
+from chatcart.flows import service as flows
 from chatcart.kit.db import transaction
 from chatcart.models import Booking
 from chatcart.runtime import Runtime
 from chatcart.workspaces import service as workspaces
 from tests.appointments.test_chat_booking import chip
-from tests.helpers.factory import Shop
+from tests.helpers.factory import Shop, make_shop
 from tests.shop.chat import Customer
 
 
@@ -63,3 +64,25 @@ async def test_my_orders_words_reach_my_orders_not_the_phone_question(runtime: R
         assert reply.text in {"Bạn chưa có đơn hàng nào.", "You have no orders yet."}, words
     [phone] = await customer.say("cho mình đặt hàng")
     assert "số điện thoại" in phone.text
+
+
+async def test_a_demo_seeded_earlier_gets_the_flows_added_since(runtime: Runtime) -> None:
+    made = await make_shop(runtime)
+    edited = """
+id: greeting
+name: Greeting (edited by the seller)
+triggers: [{type: keyword, keyword: "xin chào"}]
+start: hi
+steps:
+  hi: {type: send, text: "Chào bạn!"}
+"""
+    async with transaction(runtime.sessions) as session:
+        await flows.save(session, runtime.secrets, made.workspace_id, edited, publish=True)
+        await demo.seed_flows(session, runtime.secrets, made.workspace_id)
+        await demo.seed_flows(session, runtime.secrets, made.workspace_id)  # nothing new
+        found = {f.key: f for f in await flows.list_flows(session, made.workspace_id)}
+    assert {"booking", "my-appointments", "reorder", "my-orders"} <= set(found)
+    assert len(found) == 12
+    greeting = found["greeting"]
+    assert (greeting.name, greeting.published_number) == ("Greeting (edited by the seller)", 1)
+    assert all(f.published_number == 1 for f in found.values())

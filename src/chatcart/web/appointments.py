@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from chatcart.appointments import service as appointments
@@ -115,7 +116,7 @@ async def _bookings_context(
     }
 
 
-async def _hours_of(session: Any, workspace_id: int, day: date) -> list[tuple[str, str]]:
+async def _hours_of(session: AsyncSession, workspace_id: int, day: date) -> list[tuple[str, str]]:
     for special in await appointments.special_days(session, workspace_id, since=day):
         if special.day == day:
             return special.hours
