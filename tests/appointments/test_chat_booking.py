@@ -227,3 +227,18 @@ flows:
     assert days.text == "Sửa đồ, lên lai quần (15 phút): bạn muốn hẹn ngày nào?"
     [mine] = await customer.say("hẹn của em đâu")
     assert mine.text == "Bạn chưa có lịch hẹn nào sắp tới."
+
+
+async def test_a_booking_tap_as_the_first_message_of_a_new_visitor(runtime: Runtime) -> None:
+    # The conversation and the contact are new in the same inbound batch as the booking
+    # that points at them (an old chip kept by a cleared browser, or a forged one).
+    shop = await make_shop(runtime)
+    salon = await open_salon(runtime, shop.workspace_id)
+    start = tomorrow().replace(hour=10).astimezone(UTC)
+    [booked] = await Customer(runtime, shop).tap(
+        f"APPT:AT:vi:{salon.styling}:0:{start:%Y%m%dT%H%MZ}", "10:00"
+    )
+    assert booked.text.startswith("✅ Đã đặt lịch Tư vấn phối đồ lúc 10:00, ")
+    async with runtime.sessions() as session:
+        row = await session.scalar(select(Booking))
+    assert row is not None and row.starts_at == start and row.conversation_id is not None
