@@ -268,9 +268,10 @@ async def _bot_answers(
     if conversation.bot_paused:
         return
     workspace = await _workspace(step)
-    place = _place(step, contact, conversation, workspace, text)
+    guessed = flows.guess_language(text, "")  # "" when the text does not tell
+    place = _place(step, contact, conversation, workspace, guessed)
     payload = step.event.payload
-    booking = _booking_place(step, contact, conversation, workspace, text)
+    booking = _booking_place(step, contact, conversation, workspace, guessed)
     # A checkout question waiting for its answer and the shop's and the booking's own
     # buttons come first; then the seller's flows; then the built-in intents ("lịch hẹn
     # của tôi", "my order"...).
@@ -307,10 +308,9 @@ def _place(
     contact: ResolvedContact,
     conversation: Conversation,
     workspace: WorkspaceOut,
-    text: str,
+    guessed: str,
 ) -> ChatPlace:
     locale = (contact.locale or "")[:2].lower()
-    guessed = flows.guess_language(text, "")
     language = locale or guessed or workspace.locale
     return ChatPlace(
         workspace_id=step.workspace_id,
@@ -329,9 +329,9 @@ def _booking_place(
     contact: ResolvedContact,
     conversation: Conversation,
     workspace: WorkspaceOut,
-    text: str,
+    guessed: str,
 ) -> BookingPlace:
-    known = contact.locale or flows.guess_language(text, "")
+    known = contact.locale or guessed
     return BookingPlace(
         workspace_id=step.workspace_id,
         conversation_id=conversation.id,
