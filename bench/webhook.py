@@ -46,6 +46,7 @@ import uvicorn
 
 from chatcart.channels.meta.signature import sign
 from chatcart.config import Settings
+from chatcart.kit import heap
 from chatcart.sandbox.graph import emit
 from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.model import RateLimits, SendRecord
@@ -84,7 +85,27 @@ def _serve_child(kind: str, port: int, settings_json: str, worker: bool) -> None
         values = json.loads(settings_json)
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         app = create_app(settings, run_worker=worker)
+    heap.settle_for_serving()  # as `chatcart serve` does (the same for both servers)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads), from /proc; 0.0 where
+    there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+    def cpu(self) -> float:
+        return _cpu_seconds(self.pid)
 
 
 def _free_port() -> int:
@@ -96,7 +117,7 @@ def _free_port() -> int:
 @contextlib.asynccontextmanager
 async def _child(
     kind: str, settings: dict[str, Any] | None = None, *, worker: bool = False
-) -> AsyncIterator[str]:
+) -> AsyncIterator[Server]:
     port = _free_port()
     argv = [sys.executable, "-m", "bench.webhook", "--serve", kind, "--port", str(port)]
     argv += ["--settings", json.dumps(settings or {})]
@@ -114,7 +135,7 @@ async def _child(
                     async with session.get(base + "/bench-ready"):
                         break
                 await asyncio.sleep(0.05)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -346,28 +367,30 @@ async def _ack_load_wrk(
 async def bench_ack(shape: Shape, seconds: float, clients: int, rounds: int) -> None:
     page = "900000000000001"
     values, (account_id,) = await _fresh(shape, "ack", [page])
-    best: dict[str, tuple[int, int, float]] = {}
+    # name -> (answered 200, other answers, elapsed, server CPU seconds), the best round
+    best: dict[str, tuple[int, int, float, float]] = {}
     async with _child("bare") as bare, _child("chatcart", values) as app:
-        urls = {
-            "baseline": f"{bare}/webhooks/messenger/{account_id}",
-            "chatcart": f"{app}/webhooks/messenger/{account_id}",
-        }
+        servers = {"baseline": bare, "chatcart": app}
         wrk = shutil.which("wrk")
 
-        async def load(url: str, duration: float) -> tuple[int, int, float]:
+        async def load(server: Server, duration: float) -> tuple[int, int, float, float]:
+            url = f"{server.url}/webhooks/messenger/{account_id}"
+            cpu = server.cpu()
             if wrk:
-                return await _ack_load_wrk(wrk, url, page, duration, clients)
-            return await _ack_load(url, page, duration, clients)
+                ok, bad, elapsed = await _ack_load_wrk(wrk, url, page, duration, clients)
+            else:
+                ok, bad, elapsed = await _ack_load(url, page, duration, clients)
+            return ok, bad, elapsed, server.cpu() - cpu
 
-        for url in urls.values():  # warm up both (connections, caches)
-            await load(url, 1.0)
+        for server in servers.values():  # warm up both (connections, caches)
+            await load(server, 1.0)
         for _ in range(rounds):  # interleaved: noise hits both alike; keep the best
-            for name, url in urls.items():
-                result = await load(url, seconds)
+            for name, server in servers.items():
+                result = await load(server, seconds)
                 if name not in best or result[0] / result[2] > best[name][0] / best[name][2]:
                     best[name] = result
-    base_ok, base_bad, base_time = best["baseline"]
-    ok, bad, elapsed = best["chatcart"]
+    base_ok, base_bad, base_time, base_cpu = best["baseline"]
+    ok, bad, elapsed, cpu = best["chatcart"]
     base_rate, rate = base_ok / base_time, ok / elapsed
     generator = (
         "wrk"
@@ -376,11 +399,24 @@ async def bench_ack(shape: Shape, seconds: float, clients: int, rounds: int) -> 
         "this generator saturates before a bare server does)"
     )
     print(f"webhook ack: {clients} concurrent senders, {seconds:g} s, best of {rounds}")
-    print(f"  load generator: {generator}")
+    print(f"  load generator: {generator}; load average {_load_average()}")
     print(f"{'':24}{'baseline':>12}{'chatcart':>12}{'ratio':>10}")
     print(f"{'acks/s':24}{base_rate:12.0f}{rate:12.0f}{rate / base_rate:10.2f}x")
+    base_per, per = _per_item_us(base_cpu, base_ok + base_bad), _per_item_us(cpu, ok + bad)
+    print(f"{'server CPU us/ack':24}{base_per:12.0f}{per:12.0f}{per / base_per:10.2f}x")
     if bad or base_bad:
         print(f"  not 200: baseline {base_bad}, chatcart {bad}")
+
+
+def _per_item_us(cpu_seconds: float, items: int) -> float:
+    return cpu_seconds / items * 1e6 if items else float("nan")
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 class TimedGraph(GraphState):
@@ -428,6 +464,8 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     missing: int = 0
     failed_posts: int = 0
+    cpu: float = 0.0  # CPU seconds of the chatcart server during the run
+    load_cpu: float = 0.0  # CPU seconds of this process (load, sandbox) during the run
 
     @property
     def rate(self) -> float:
@@ -524,7 +562,7 @@ async def bench_reply(
         values.update(extra)
         async with _child("chatcart", values, worker=True) as app:
             for page, account_id in zip(page_ids, account_ids, strict=True):
-                graph.account(page).callback_url = f"{app}/webhooks/messenger/{account_id}"
+                graph.account(page).callback_url = f"{app.url}/webhooks/messenger/{account_id}"
 
             async def webhook(session: aiohttp.ClientSession, page: str, psid: str, n: int) -> bool:
                 event = graph.build.user_says(page, psid, f"cho mình hỏi giá mẫu {n}")
@@ -560,18 +598,24 @@ async def bench_reply(
                 graph, users, len(users), webhook, rate=None, clients=clients, wait=120
             )
             runs: dict[str, Run] = {}
+            loads: dict[str, str] = {}
             for label, paced in (("flat out", None), ("paced", rate)):
+                loads[label] = _load_average()
                 # The bare sender has no rate limiter: lift the sandbox's per-Page limit for
                 # it; chatcart keeps its own (the policy pack's 300/s per Page) and meets
                 # the sandbox's real limit.
                 graph.rates = RateLimits(text_per_second=1e9)
-                runs[f"baseline {label}"] = await _drive(
-                    graph, users, count, bare, rate=paced, clients=clients, wait=120
-                )
+                own = time.process_time()
+                run = await _drive(graph, users, count, bare, rate=paced, clients=clients, wait=120)
+                run.load_cpu = time.process_time() - own
+                runs[f"baseline {label}"] = run
                 graph.rates = RateLimits()
-                runs[f"chatcart {label}"] = await _drive(
+                cpu, own = app.cpu(), time.process_time()
+                run = await _drive(
                     graph, users, count, webhook, rate=paced, clients=clients, wait=120
                 )
+                run.cpu, run.load_cpu = app.cpu() - cpu, time.process_time() - own
+                runs[f"chatcart {label}"] = run
 
     shape_name = "PostgreSQL + Redis" if shape.postgres else "SQLite (embedded)"
     print(
@@ -582,7 +626,7 @@ async def bench_reply(
     for label, paced in (("flat out", None), ("paced", rate)):
         base, ours = runs[f"baseline {label}"], runs[f"chatcart {label}"]
         title = "flat out" if paced is None else f"paced at {paced:g}/s"
-        print(f"{title}")
+        print(f"{title} (load average before: {loads[label]})")
         rows = [
             ("  throughput msg/s", base.rate, ours.rate),
             ("  latency p50 ms", _quantile(base.latencies, 50) * 1000, 0.0),
@@ -594,6 +638,13 @@ async def bench_reply(
             if q is not None:
                 o = _quantile(ours.latencies, q) * 1000
             print(f"{label_:24}{b:12.1f}{o:12.1f}{o / b if b else float('nan'):10.2f}x")
+        per = _per_item_us(ours.cpu, ours.sent)
+        print(f"{'  chatcart CPU us/msg':24}{'':12}{per:12.0f}")
+        base_load, load = (
+            _per_item_us(base.load_cpu, base.sent),
+            _per_item_us(ours.load_cpu, ours.sent),
+        )
+        print(f"{'  bench CPU us/msg':24}{base_load:12.0f}{load:12.0f}   (load + sandbox)")
         for name, run in (("baseline", base), ("chatcart", ours)):
             if run.missing or run.failed_posts:
                 print(f"  {name}: {run.missing} never arrived, {run.failed_posts} POSTs not 200")

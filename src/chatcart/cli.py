@@ -28,6 +28,7 @@ from chatcart.catalog.schemas import ImportFormat, ImportReport, ProductQuery, R
 from chatcart.channels import service as channels
 from chatcart.config import ConfigError, Settings, get_settings
 from chatcart.contacts import service as contacts
+from chatcart.kit import heap
 from chatcart.kit.db import transaction
 from chatcart.kit.errors import AppError
 from chatcart.runtime import Runtime
@@ -120,6 +121,7 @@ def serve(
     if not worker:
         _warn_without_redis(settings)
     application = create_app(settings, run_worker=worker)
+    heap.settle_for_serving()
     uvicorn.run(
         application,
         host=host or settings.host,
@@ -149,6 +151,7 @@ def worker_command() -> None:
 
     async def work(runtime: Runtime) -> None:
         loop_worker = Worker(runtime)
+        heap.settle_for_serving()
         task = asyncio.create_task(loop_worker.run())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

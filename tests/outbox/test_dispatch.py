@@ -234,3 +234,100 @@ async def test_a_throttled_page_waits_as_a_whole(runtime: Runtime) -> None:
     assert all(r.next_attempt_at - utcnow() > timedelta(seconds=20) for r in rows)
     assert len(attempts) == 1  # only the send Meta refused
     assert len(adapter.sent) == 1
+
+
+class KeyedAdapter(ScriptedAdapter):
+    """Answers by idempotency key: "...:retry" and "...:fail" keys fail that way; a
+    "...:stolen" key's row is claimed by another worker while its send is under way."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__([])
+        self.runtime = runtime
+
+    async def send(self, account: AccountRef, envelope: OutboundEnvelope) -> SendResult:
+        self.sent.append(envelope)
+        key = envelope.idempotency_key
+        if key.endswith(":retry"):
+            raise SendError("retry", "2", "service unavailable")
+        if key.endswith(":fail"):
+            raise SendError("failed", "100", "Invalid parameter")
+        if key.endswith(":stolen"):
+            async with transaction(self.runtime.sessions) as session:
+                await session.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.idempotency_key == key)
+                    .values(claimed_by="another-worker")
+                )
+        return SendResult(external_id=f"m_{key}", response={"message_id": f"m_{key}"})
+
+
+async def test_a_batch_is_sent_and_recorded_in_a_fixed_number_of_statements(
+    runtime: Runtime,
+) -> None:
+    """30 sends to 10 people: read in one transaction, recorded in another, each a fixed
+    number of statements (not one per send); each outcome moves its own row, and a row
+    another worker took meanwhile is left alone."""
+    from sqlalchemy import event
+
+    shop = await make_shop(runtime)
+    runtime.adapters["webchat"] = adapter = KeyedAdapter(runtime)
+    endings = {"p0:2": ":retry", "p1:2": ":fail", "p2:2": ":stolen"}
+    async with transaction(runtime.sessions) as session:
+        effects = Effects()
+        for person in range(10):
+            resolved = await contacts.resolve(
+                session,
+                workspace_id=shop.workspace_id,
+                channel_account_id=shop.widget_account_id,
+                external_id=f"visitor-{person}",
+                profile={},
+                source=None,
+                seen_at=utcnow(),
+            )
+            for n in range(3):
+                key = f"p{person}:{n}"
+                await outbox.enqueue(
+                    session,
+                    effects,
+                    workspace_id=shop.workspace_id,
+                    channel_account_id=shop.widget_account_id,
+                    identity_id=resolved.identity_id,
+                    contact_id=resolved.contact_id,
+                    conversation_id=None,
+                    message_id=None,
+                    idempotency_key=key + endings.get(key, ""),
+                    content=MessageContent(text=f"hi {n}"),
+                )
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert await Worker(runtime, "w").dispatcher.run_once() == 30
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # BEGIN, claim (select, update), the rows, accounts, identities; BEGIN, the rows'
+    # states, one update per kind of outcome (sent, retry, failed), the attempts: 12.
+    ours = [s for s in statements if "idempotency_key = ?" not in s]  # not the thief's
+    assert len(ours) <= 12 + 1, ours  # (the thief's BEGIN)
+    assert len(adapter.sent) == 30
+    async with runtime.sessions() as session:
+        rows = {
+            r.idempotency_key: r for r in (await session.scalars(select(OutboundMessage))).all()
+        }
+        attempts = (await session.execute(select(DeliveryAttempt.outcome))).scalars().all()
+    by_ending = {e: [r for k, r in rows.items() if k.endswith(e)] for e in endings.values()}
+    plain = [r for k, r in rows.items() if k.count(":") == 1]
+    assert len(plain) == 27 and all(r.status == "sent" and r.claimed_by is None for r in plain)
+    assert all(r.external_id == f"m_{r.idempotency_key}" for r in plain)
+    (retried,) = by_ending[":retry"]
+    assert (retried.status, retried.attempts, retried.error_code) == ("queued", 1, "2")
+    assert retried.claimed_by is None and retried.next_attempt_at > utcnow()
+    (failed,) = by_ending[":fail"]
+    assert (failed.status, failed.attempts, failed.error_code) == ("failed", 1, "100")
+    (stolen,) = by_ending[":stolen"]  # sent, but the row is another worker's now
+    assert (stolen.status, stolen.attempts, stolen.claimed_by) == ("queued", 0, "another-worker")
+    assert sorted(attempts) == sorted(["sent"] * 27 + ["retry", "failed"])

@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,9 +42,8 @@ from chatcart.kit.effects import Effects
 from chatcart.kit.errors import NotFound
 from chatcart.kit.pubsub import Bus
 from chatcart.kit.ratelimit import RateLimiter
-from chatcart.models import OutboundMessage
 from chatcart.outbox import service
-from chatcart.outbox.schemas import SendJob
+from chatcart.outbox.schemas import SendJob, SendOutcome
 from chatcart.policy import service as policy
 from chatcart.policy.schemas import Decision, PolicyRequest, Purpose
 
@@ -103,17 +103,25 @@ class Dispatcher:
         outcomes = await asyncio.gather(
             *(self._thread(queue, courtesy=courtesy) for queue in threads.values())
         )
+        done = [o for thread in outcomes for o in thread]
         effects = Effects()
         async with transaction(self.sessions) as session:
-            rows = await service.lock_many(session, [job.outbound_id for job in jobs])
-            for outcome in (o for thread in outcomes for o in thread):
-                await self._record(session, effects, outcome, rows)
+            statuses = await service.record_outcomes(
+                session,
+                effects,
+                [_recorded(outcome, self._paused) for outcome in done],
+                worker_id=self.worker_id,
+                max_attempts=self.max_attempts,
+            )
+            for outcome in done:
+                if outcome.job.outbound_id in statuses and outcome.result is not None:
+                    await self._after(session, effects, outcome.job, outcome.result)
         await effects.flush(self.bus)
 
     async def _jobs(self, session: AsyncSession, outbound_ids: list[int]) -> list[SendJob]:
         """The claimed rows still ours, as jobs: rows, accounts and identities are read
         with one query each for the whole batch."""
-        rows = await service.take_many(session, outbound_ids, self.worker_id)
+        rows = await service.claimed_sends(session, outbound_ids, self.worker_id)
         if not rows:
             return []
         accounts = await channels.account_states(
@@ -133,7 +141,7 @@ class Dispatcher:
     async def _job(
         self,
         session: AsyncSession,
-        row: OutboundMessage,
+        row: Any,
         account: AccountRef,
         account_status: str,
         identities: dict[int, IdentityOut],
@@ -296,44 +304,11 @@ class Dispatcher:
             outcome.result = SendError("retry", type(exc).__name__, str(exc) or repr(exc))
         return outcome
 
-    async def _record(
-        self, session: AsyncSession, effects: Effects, outcome: _Outcome, rows: service.Locked
+    async def _after(
+        self, session: AsyncSession, effects: Effects, job: SendJob, result: SendResult | SendError
     ) -> None:
-        job = outcome.job
-        if outcome.defer_until is not None:
-            await service.defer(
-                session, outbound_id=job.outbound_id, worker_id=self.worker_id,
-                until=outcome.defer_until, rows=rows,
-            )  # fmt: skip
-            return
-        if outcome.result is None:
-            decision = outcome.decision
-            assert decision is not None
-            await service.block(
-                session,
-                effects,
-                outbound_id=job.outbound_id,
-                worker_id=self.worker_id,
-                rule=decision.rule,
-                reason=decision.reason,
-                rows=rows,
-            )
-            return
-        result = outcome.result
-        if isinstance(result, SendError) and result.outcome == "retry":
-            result.retry_after = result.retry_after or _pause_left(self._paused, job.account)
-        status = await service.record(
-            session,
-            effects,
-            outbound_id=job.outbound_id,
-            worker_id=self.worker_id,
-            started_at=outcome.started,
-            result=result,
-            max_attempts=self.max_attempts,
-            rows=rows,
-        )
-        if status is None:
-            return
+        """What a recorded send result means beyond its row: an unreachable person, a
+        token to reconnect, a private reply used up."""
         if isinstance(result, SendError):
             await self._consequences(session, effects, job, result)
         elif job.recipient_kind == "comment_id":
@@ -357,6 +332,25 @@ class Dispatcher:
                 f"workspace:{job.workspace_id}",
                 {"type": "channel_status", "channel_account_id": job.account.id},
             )
+
+
+def _recorded(outcome: _Outcome, paused: dict[int, float]) -> SendOutcome:
+    """The dispatcher's outcome as the outbox records it."""
+    blocked = None
+    if outcome.defer_until is None and outcome.result is None:
+        decision = outcome.decision
+        assert decision is not None
+        blocked = (decision.rule, decision.reason)
+    result = outcome.result
+    if isinstance(result, SendError) and result.outcome == "retry":
+        result.retry_after = result.retry_after or _pause_left(paused, outcome.job.account)
+    return SendOutcome(
+        outbound_id=outcome.job.outbound_id,
+        started_at=outcome.started,
+        result=result,
+        defer_until=outcome.defer_until,
+        blocked=blocked,
+    )
 
 
 def _next_try(outcome: _Outcome) -> datetime:
