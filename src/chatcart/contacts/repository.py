@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -750,3 +750,27 @@ async def insert_contacts(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     if len(ids) != len(rows):  # pragma: no cover - only if the lock assumption broke
         raise RuntimeError("contact ids of the import batch could not be told apart")
     return ids
+
+
+_IDENTITIES = cast(Table, ContactIdentity.__table__)
+_CONTACTS = cast(Table, Contact.__table__)
+
+
+async def advance_clocks(
+    session: AsyncSession, inbound_at: dict[int, datetime], interaction_at: dict[int, datetime]
+) -> None:
+    """Move identities' last inbound and contacts' last interaction forward (Core, one
+    executemany each); a clock already later in the database is left as it is."""
+    for table, column, values in (
+        (_IDENTITIES, _IDENTITIES.c.last_inbound_at, inbound_at),
+        (_CONTACTS, _CONTACTS.c.last_interaction_at, interaction_at),
+    ):
+        if not values:
+            continue
+        at = bindparam("at", type_=column.type)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"), or_(column.is_(None), column < at))
+            .values({column.name: at})
+        )
+        await session.execute(statement, [{"row_id": k, "at": v} for k, v in values.items()])
