@@ -182,6 +182,16 @@ async def account_ref(session: AsyncSession, secrets: SecretBox, account_id: int
     return _ref(secrets, row)
 
 
+async def account_with_ref(
+    session: AsyncSession, secrets: SecretBox, account_id: int
+) -> tuple[ChannelAccountOut, AccountRef]:
+    """The account and its decrypted credentials from one read."""
+    row = await repository.account(session, account_id)
+    if row is None:
+        raise ChannelAccountNotFound(f"no channel account {account_id}")
+    return ChannelAccountOut.model_validate(row), _ref(secrets, row)
+
+
 async def account_states(
     session: AsyncSession, secrets: SecretBox, account_ids: set[int]
 ) -> dict[int, tuple[AccountRef, str]]:

@@ -100,18 +100,27 @@ async def identities_by_ids(
     return list((await session.scalars(query)).all())
 
 
-async def known_external_ids(
-    session: AsyncSession, channel_account_id: int, external_ids: set[str]
-) -> set[str]:
-    if not external_ids:
+async def known_senders(
+    session: AsyncSession, senders: set[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Which (account, external id) pairs have an identity, in one query."""
+    if not senders:
         return set()
-    rows = await session.scalars(
-        select(ContactIdentity.external_id).where(
-            ContactIdentity.channel_account_id == channel_account_id,
-            ContactIdentity.external_id.in_(external_ids),
+    by_account: dict[int, list[str]] = {}
+    for account_id, external_id in senders:
+        by_account.setdefault(account_id, []).append(external_id)
+    query = select(ContactIdentity.channel_account_id, ContactIdentity.external_id).where(
+        or_(
+            *(
+                and_(
+                    ContactIdentity.channel_account_id == account_id,
+                    ContactIdentity.external_id.in_(external_ids),
+                )
+                for account_id, external_ids in by_account.items()
+            )
         )
     )
-    return set(rows.all())
+    return {(a, e) for a, e in (await session.execute(query)).all()}
 
 
 async def optin(session: AsyncSession, identity_id: int, topic: str) -> OptinToken | None:

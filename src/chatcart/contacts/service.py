@@ -262,11 +262,12 @@ async def find_identity(
     return IdentityOut.model_validate(row) if row else None
 
 
-async def known_external_ids(
-    session: AsyncSession, channel_account_id: int, external_ids: set[str]
-) -> set[str]:
-    """Which of these senders we already know on this account (their profile is fetched)."""
-    return await repository.known_external_ids(session, channel_account_id, external_ids)
+async def known_senders(
+    session: AsyncSession, senders: set[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Which of these (channel account, platform id) senders we already know (their
+    profile is fetched), in one query for a whole batch."""
+    return await repository.known_senders(session, senders)
 
 
 async def mark_unreachable(session: AsyncSession, identity_id: int, reason: str) -> None:

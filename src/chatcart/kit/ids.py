@@ -53,6 +53,16 @@ class IdBlocks:
             free.extend(sorted(rows.all(), reverse=True))
         return int(free.pop())
 
+    async def take_many(self, model: Any, count: int) -> list[int]:
+        """`count` fresh keys for rows of `model`, in increasing order."""
+        if count <= 0:
+            return []
+        if self._sqlite:
+            first = await self.take(model)
+            self._last[model.__table__.name] = first + count - 1
+            return list(range(first, first + count))
+        return [await self.take(model) for _ in range(count)]
+
 
 _KEY = "chatcart.id_blocks"
 
