@@ -5,17 +5,23 @@ Two figures, each as a ratio to a bare baseline measured in the same run:
 * ack: signed Messenger webhooks (one event each, distinct mids) POSTed by many concurrent
   clients for a few seconds. chatcart (no worker: verify -> record raw body and items ->
   200) against a bare Starlette endpoint that reads the body and answers 200. Both servers
-  run in a child process under the same uvicorn settings. The load comes from wrk when it
-  is installed (found on PATH; a Python client saturates before a bare server does), else
-  from aiohttp clients in this process, and the output says which.
+  run in a child process under the same uvicorn and garbage-collector settings. The load
+  comes from wrk when it is installed (found on PATH; a Python client saturates before a
+  bare server does), else from aiohttp clients in this process, and the output says which.
 * webhook -> reply: chatcart with its worker, its Messenger adapter pointed at the Graph
   sandbox (served in this process). Per message, the time from the webhook POST to the
   sandbox receiving the reply. Baseline: a bare aiohttp sender posting the same number of
-  messages to the same sandbox (the bare round trip). Measured twice: flat out (capacity)
-  and paced at --rate messages per second (latency at that load). Several Pages, since each
-  Page may only be sent 300 messages a second.
+  messages to the same sandbox (the bare round trip). Measured flat out (capacity) and
+  paced at --rate messages per second (latency at that load; repeat --rate for several).
+  Several Pages, since each Page may only be sent 300 messages a second.
 
-SQLite (embedded shape) by default; --postgres for PostgreSQL + Redis.
+Each figure comes with the CPU time the chatcart process(es) spent per ack or message
+(user + system, all threads, from /proc), the figure that the load of other jobs on the
+machine bends least, and the CPU this process (load generator + sandbox) spent per message.
+
+SQLite (embedded shape: one process) by default; --postgres for PostgreSQL + Redis;
+--split runs the worker loops in a second process, as `chatcart worker` (wake-ups over
+Redis, on either database).
 """
 
 from __future__ import annotations
@@ -76,7 +82,11 @@ def _bare_app() -> Any:
 
 
 def _serve_child(kind: str, port: int, settings_json: str, worker: bool) -> None:
-    """Runs in the child process: one server, same uvicorn settings for both kinds."""
+    """Runs in the child process: one server, same uvicorn settings for both kinds; or
+    (kind "worker") the worker loops alone, as `chatcart worker` runs them."""
+    if kind == "worker":
+        _worker_child(settings_json)
+        return
     if kind == "bare":
         app = _bare_app()
     else:
@@ -87,6 +97,26 @@ def _serve_child(kind: str, port: int, settings_json: str, worker: bool) -> None
         app = create_app(settings, run_worker=worker)
     heap.settle_for_serving()  # as `chatcart serve` does (the same for both servers)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _worker_child(settings_json: str) -> None:
+    from chatcart.runtime import Runtime
+    from chatcart.worker.loops import Worker
+
+    settings = Settings(_env_file=None, **json.loads(settings_json))  # type: ignore[call-arg]
+
+    async def work() -> None:
+        runtime = Runtime.open(settings)
+        try:
+            worker = Worker(runtime)
+            heap.settle_for_serving()
+            await worker.run()
+        finally:
+            await runtime.close()
+
+    import uvloop
+
+    uvloop.run(work())
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -103,9 +133,10 @@ def _cpu_seconds(pid: int) -> float:
 class Server:
     url: str
     pid: int
+    others: list[int] = field(default_factory=list)  # more processes of the same server
 
     def cpu(self) -> float:
-        return _cpu_seconds(self.pid)
+        return sum(_cpu_seconds(pid) for pid in (self.pid, *self.others))
 
 
 def _free_port() -> int:
@@ -127,6 +158,12 @@ async def _child(
     proc = subprocess.Popen(argv, env=env, cwd=ROOT)  # noqa: S603, ASYNC220 (started once)
     base = f"http://127.0.0.1:{port}"
     try:
+        if kind == "worker":  # no HTTP: it is ready when the first contacts are answered
+            await asyncio.sleep(0.5)
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {proc.returncode}")
+            yield Server("", proc.pid)
+            return
         async with aiohttp.ClientSession() as session:
             for _ in range(600):  # up to 30 s
                 if proc.poll() is not None:
@@ -537,9 +574,10 @@ async def bench_reply(
     pages: int,
     users_per_page: int,
     count: int,
-    rate: float,
+    rates: list[float],
     clients: int,
     batch_size: int | None,
+    split: bool = False,
 ) -> None:
     page_ids = [f"90000000000{n:04d}" for n in range(1, pages + 1)]
     values, account_ids = await _fresh(shape, "reply", page_ids)
@@ -559,8 +597,15 @@ async def bench_reply(
         extra: dict[str, Any] = {"graph_api_url": graph_url}
         if batch_size:
             extra["worker_batch_size"] = batch_size
+        if split:  # web and worker loops in two processes: wake-ups over Redis
+            extra["redis_url"] = REDIS_URL
+            extra["redis_prefix"] = f"bench-{secrets.token_hex(4)}:"
         values.update(extra)
-        async with _child("chatcart", values, worker=True) as app:
+        async with contextlib.AsyncExitStack() as stack:
+            app = await stack.enter_async_context(_child("chatcart", values, worker=not split))
+            if split:
+                worker = await stack.enter_async_context(_child("worker", values))
+                app.others.append(worker.pid)
             for page, account_id in zip(page_ids, account_ids, strict=True):
                 graph.account(page).callback_url = f"{app.url}/webhooks/messenger/{account_id}"
 
@@ -599,7 +644,9 @@ async def bench_reply(
             )
             runs: dict[str, Run] = {}
             loads: dict[str, str] = {}
-            for label, paced in (("flat out", None), ("paced", rate)):
+            plan: list[tuple[str, float | None]] = [("flat out", None)]
+            plan += [(f"paced at {r:g}/s", r) for r in rates]
+            for label, paced in plan:
                 loads[label] = _load_average()
                 # The bare sender has no rate limiter: lift the sandbox's per-Page limit for
                 # it; chatcart keeps its own (the policy pack's 300/s per Page) and meets
@@ -618,15 +665,16 @@ async def bench_reply(
                 runs[f"chatcart {label}"] = run
 
     shape_name = "PostgreSQL + Redis" if shape.postgres else "SQLite (embedded)"
+    if split:
+        shape_name += ", web and worker in two processes (Redis wake-ups)"
     print(
         f"webhook -> reply on {shape_name}: {pages} Pages x {users_per_page} people, "
         f"{count} messages per run (first contact of all {len(users)}: {warm.rate:.0f} msg/s)"
     )
     print(f"{'':24}{'baseline':>12}{'chatcart':>12}{'ratio':>10}")
-    for label, paced in (("flat out", None), ("paced", rate)):
+    for label in loads:
         base, ours = runs[f"baseline {label}"], runs[f"chatcart {label}"]
-        title = "flat out" if paced is None else f"paced at {paced:g}/s"
-        print(f"{title} (load average before: {loads[label]})")
+        print(f"{label} (load average before: {loads[label]})")
         rows = [
             ("  throughput msg/s", base.rate, ours.rate),
             ("  latency p50 ms", _quantile(base.latencies, 50) * 1000, 0.0),
@@ -665,9 +713,10 @@ async def main(args: argparse.Namespace) -> None:
                 args.pages,
                 args.users,
                 args.messages,
-                args.rate,
+                args.rate or [1000.0],
                 args.clients,
                 args.batch,
+                args.split,
             )
 
 
@@ -681,9 +730,19 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--pages", type=int, default=5, help="reply: Pages (300 sends/s each)")
     parser.add_argument("--users", type=int, default=200, help="reply: people per Page")
     parser.add_argument("--messages", type=int, default=5000, help="reply: messages per run")
-    parser.add_argument("--rate", type=float, default=1000.0, help="reply: paced msg/s")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        action="append",
+        help="reply: paced msg/s (repeat for several runs; default 1000)",
+    )
     parser.add_argument("--batch", type=int, help="reply: CHATCART_WORKER_BATCH_SIZE")
-    parser.add_argument("--serve", choices=("bare", "chatcart"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="reply: the worker loops in a second process (wake-ups over Redis)",
+    )
+    parser.add_argument("--serve", choices=("bare", "chatcart", "worker"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -331,3 +331,65 @@ async def test_a_batch_is_sent_and_recorded_in_a_fixed_number_of_statements(
     (stolen,) = by_ending[":stolen"]  # sent, but the row is another worker's now
     assert (stolen.status, stolen.attempts, stolen.claimed_by) == ("queued", 0, "another-worker")
     assert sorted(attempts) == sorted(["sent"] * 27 + ["retry", "failed"])
+
+
+async def test_a_batch_takes_its_send_tokens_at_once_and_what_is_over_waits(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Page's send rate holds for a batch: its tokens are taken with one hit per
+    account; sends left without one are not attempts and wait a second."""
+    from chatcart.policy import service as policy
+    from chatcart.policy.schemas import Rate
+
+    monkeypatch.setattr(
+        policy,
+        "send_rate",
+        lambda *_, **__: Rate(limit="4/minute", count=4, seconds=60, scope="text", source="t"),
+    )
+    hits: list[int] = []
+    take = runtime.limiter.acquire_up_to
+
+    async def counted(limit: str, count: int, *keys: str, max_wait: float = 30.0) -> int:
+        hits.append(count)
+        return await take(limit, count, *keys, max_wait=0)
+
+    monkeypatch.setattr(runtime.limiter, "acquire_up_to", counted)
+    shop = await make_shop(runtime)
+    runtime.adapters["webchat"] = adapter = ScriptedAdapter(
+        [SendResult(external_id=f"m_{n}") for n in range(4)]
+    )
+    async with transaction(runtime.sessions) as session:
+        effects = Effects()
+        for person in range(6):
+            resolved = await contacts.resolve(
+                session,
+                workspace_id=shop.workspace_id,
+                channel_account_id=shop.widget_account_id,
+                external_id=f"visitor-{person}",
+                profile={},
+                source=None,
+                seen_at=utcnow(),
+            )
+            await outbox.enqueue(
+                session,
+                effects,
+                workspace_id=shop.workspace_id,
+                channel_account_id=shop.widget_account_id,
+                identity_id=resolved.identity_id,
+                contact_id=resolved.contact_id,
+                conversation_id=None,
+                message_id=None,
+                idempotency_key=f"k{person}",
+                content=MessageContent(text="hi"),
+            )
+    assert await Worker(runtime, "w").dispatcher.run_once() == 6
+    assert hits == [6]  # one hit for the batch's six sends through the account
+    assert len(adapter.sent) == 4
+    async with runtime.sessions() as session:
+        rows = (await session.scalars(select(OutboundMessage))).all()
+        attempts = (await session.scalars(select(DeliveryAttempt))).all()
+    assert sorted(r.status for r in rows) == ["queued", "queued", "sent", "sent", "sent", "sent"]
+    waiting = [r for r in rows if r.status == "queued"]
+    assert all(r.attempts == 0 and r.claimed_by is None for r in waiting)
+    assert all(r.next_attempt_at > utcnow() for r in waiting)
+    assert len(attempts) == 4

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,6 +63,7 @@ class _Outcome:
     result: SendResult | SendError | None = None  # None: not sent (blocked or deferred)
     decision: Decision | None = None
     defer_until: datetime | None = None
+    rate: str | None = None  # checked and ready to go: the send rate it needs a token of
 
 
 @dataclass
@@ -99,9 +100,11 @@ class Dispatcher:
         threads: dict[tuple[int, str], list[SendJob]] = defaultdict(list)
         for job in jobs:
             threads[(job.account.id, job.recipient_id)].append(job)
+        checked = {job.outbound_id: self._check(job) for job in jobs}
+        tokens = await self._tokens(list(checked.values()))
         courtesy = len(jobs) < _COURTESY_BELOW
         outcomes = await asyncio.gather(
-            *(self._thread(queue, courtesy=courtesy) for queue in threads.values())
+            *(self._thread(queue, checked, tokens, courtesy) for queue in threads.values())
         )
         done = [o for thread in outcomes for o in thread]
         effects = Effects()
@@ -177,12 +180,33 @@ class Dispatcher:
             content=MessageContent.model_validate(row.content),
         )
 
-    async def _thread(self, jobs: list[SendJob], *, courtesy: bool = True) -> list[_Outcome]:
+    async def _tokens(self, checked: list[_Outcome]) -> dict[tuple[int, str], int]:
+        """Send tokens for the batch: per account and rate, as many as it has sends ready
+        to go, taken at once (one round trip to the limiter each, not one per send),
+        waiting up to 5 s for the first; sends left without one wait a second."""
+        wanted = Counter((o.job.account.id, o.rate) for o in checked if o.rate is not None)
+
+        async def one(account_id: int, rate: str, count: int) -> tuple[tuple[int, str], int]:
+            taken = await self.limiter.acquire_up_to(
+                rate, count, "send", str(account_id), max_wait=5
+            )
+            return (account_id, rate), taken
+
+        found = await asyncio.gather(*(one(a, r, n) for (a, r), n in wanted.items()))
+        return dict(found)
+
+    async def _thread(
+        self,
+        jobs: list[SendJob],
+        checked: dict[int, _Outcome],
+        tokens: dict[tuple[int, str], int],
+        courtesy: bool,
+    ) -> list[_Outcome]:
         """One person's messages, in order; after a failure the rest wait their turn. Bot
         replies go out between "seen + typing" and "typing off", as a person would answer
         (with `courtesy`, i.e. when no backlog is waiting)."""
         outcomes: list[_Outcome] = []
-        typing = self._typing_for(jobs) if courtesy else None
+        typing = self._typing_for(jobs, checked) if courtesy else None
         if typing is not None:
             await self._sender_actions(typing, "mark_seen", "typing_on")
         for job in jobs:
@@ -191,26 +215,28 @@ class Dispatcher:
                 after = _next_try(outcomes[-1]) + timedelta(milliseconds=1)
                 outcomes.append(_Outcome(job, utcnow(), defer_until=after))
                 continue
-            outcomes.append(await self._send(job))
+            outcome = checked[job.outbound_id]
+            if outcome.rate is not None:
+                outcome = await self._send(outcome, tokens)
+            outcomes.append(outcome)
         if typing is not None:
             await self._sender_actions(typing, "typing_off")
         return outcomes
 
-    def _typing_for(self, jobs: list[SendJob]) -> SendJob | None:
+    def _typing_for(self, jobs: list[SendJob], checked: dict[int, _Outcome]) -> SendJob | None:
         """The bot reply that sender actions may go with: on a channel that has them, to a
         person who can be reached, inside the window (policy says a standard message)."""
         job = next((j for j in jobs if j.purpose == "reply" and j.written_by == "bot"), None)
-        if job is None or job.recipient_kind != "id" or not job.reachable:
+        if job is None or job.recipient_kind != "id":
             return None
         adapter = self.adapters.get(job.account.kind)
         if adapter is None or not adapter.capabilities.sender_actions:
             return None
-        if job.account_status == "reauth_required" or self._paused.get(job.account.id, 0.0) > (
-            time.monotonic()
-        ):
+        outcome = checked[job.outbound_id]  # ready to go: reachable, not paused, allowed
+        decision = outcome.decision
+        if outcome.rate is None or decision is None:
             return None
-        decision = self._decide(job)
-        return job if decision.allowed and decision.tag is None else None
+        return job if decision.tag is None else None
 
     async def _sender_actions(self, job: SendJob, *actions: SenderAction) -> None:
         """Courtesy, not messages: each takes a send token only while the Page has plenty to
@@ -249,7 +275,10 @@ class Dispatcher:
             )
         )
 
-    async def _send(self, job: SendJob) -> _Outcome:
+    def _check(self, job: SendJob) -> _Outcome:
+        """What is known before any network call: the Page paused or waiting for a
+        reconnect, the person unreachable, policy's decision, the adapter, the send rate.
+        An outcome with `rate` set is ready to go."""
         now = utcnow()
         outcome = _Outcome(job, now)
         paused = self._paused.get(job.account.id, 0.0) - time.monotonic()
@@ -270,17 +299,31 @@ class Dispatcher:
         decision = outcome.decision = self._decide(job)
         if not decision.allowed:
             return outcome
-        adapter = self.adapters.get(job.account.kind)
-        if adapter is None:
+        if job.account.kind not in self.adapters:
             outcome.result = SendError("failed", "no_adapter", f"no adapter for {job.account.kind}")
             return outcome
         media = bool(job.content.attachments) and any(
             a.kind in {"audio", "video"} for a in job.content.attachments
         )
-        rate = policy.send_rate(job.account.kind, media, purpose=_purpose(job.purpose))
-        if not await self.limiter.acquire(rate.limit, "send", str(job.account.id), max_wait=5):
-            outcome.defer_until = utcnow() + timedelta(seconds=1)
-            return outcome
+        outcome.rate = policy.send_rate(
+            job.account.kind, media, purpose=_purpose(job.purpose)
+        ).limit
+        return outcome
+
+    async def _send(self, outcome: _Outcome, tokens: dict[tuple[int, str], int]) -> _Outcome:
+        """A checked send: a token of the batch's, then the adapter."""
+        job, decision, rate = outcome.job, outcome.decision, outcome.rate
+        assert decision is not None
+        assert rate is not None
+        now = utcnow()
+        paused = self._paused.get(job.account.id, 0.0) - time.monotonic()
+        if paused > 0:  # throttled by the platform during this batch
+            return _Outcome(job, now, defer_until=now + timedelta(seconds=paused))
+        key = (job.account.id, rate)
+        if tokens.get(key, 0) <= 0:
+            return _Outcome(job, now, defer_until=now + timedelta(seconds=1))
+        tokens[key] -= 1
+        adapter = self.adapters[job.account.kind]
         envelope = OutboundEnvelope(
             idempotency_key=job.idempotency_key,
             recipient_id=job.recipient_id,
