@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from chatcart.kit import jsonx
+from chatcart.kit import jsonx, sqlite_driver
 from chatcart.kit.clock import as_utc
 
 
@@ -109,7 +109,8 @@ def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         # orjson (kit/jsonx) for JSON columns: the content of every message and send.
         json_serializer=jsonx.dumps,
         json_deserializer=jsonx.loads,
-        connect_args={"timeout": 30},
+        module=sqlite_driver.dbapi(),  # one trip to aiosqlite's thread per statement
+        connect_args={"timeout": 30, "check_same_thread": False},
         pool_size=1,
         max_overflow=0,
         pool_timeout=60,
@@ -130,7 +131,11 @@ def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection = conn.connection.dbapi_connection
+        if isinstance(dbapi_connection, sqlite_driver.OneTripConnection):
+            dbapi_connection.defer_begin("BEGIN IMMEDIATE")  # goes with the first statement
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
