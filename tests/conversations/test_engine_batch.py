@@ -120,8 +120,9 @@ async def test_a_batch_runs_in_a_fixed_number_of_statements(runtime: Runtime) ->
     assert len(done) == 40
     # Per batch, not per event: lock events, read people, conversations, stored ids, take
     # keys, one write per table, mark done (a handful either way, never 40 x anything).
-    assert statements_new <= 24, statements_new
-    assert statements_known <= 24, statements_known
+    # SQLite 12 and 18, PostgreSQL 16 and 19 (its keys come from a query per table).
+    assert statements_new <= 16, statements_new
+    assert statements_known <= 19, statements_known
     async with runtime.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Contact)) == 40
         assert await session.scalar(select(func.count()).select_from(ContactIdentity)) == 40
@@ -332,8 +333,8 @@ async def test_bot_flows_run_per_batch_not_per_event(runtime: Runtime) -> None:
     assert len(done) == 40
     # Per batch: the published flows once, the runs of the batch's conversations once,
     # fields and tags of its senders once (a query each), runs written by the batch's flush.
-    assert statements_start <= 24, statements_start
-    assert statements_again <= 24, statements_again
+    assert statements_start <= 21, statements_start  # SQLite 17, PostgreSQL 21
+    assert statements_again <= 21, statements_again  # SQLite 20, PostgreSQL 21
     async with runtime.sessions() as session:
         runs = (await session.scalars(select(FlowRun))).all()
         assert len(runs) == 40 and {r.turns for r in runs} == {2}

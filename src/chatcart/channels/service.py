@@ -22,7 +22,7 @@ from chatcart.channels.schemas import (
     RecordedEvent,
 )
 from chatcart.kit import jsonx
-from chatcart.kit.claims import claim_due
+from chatcart.kit.claims import claim_due, claim_due_rows
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox, random_token
 from chatcart.kit.errors import Conflict, ValidationFailed
@@ -331,6 +331,31 @@ async def claim_inbound(
         batch=batch,
         lease_seconds=lease_seconds,
     )
+
+
+async def claim_inbound_rows(
+    session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
+) -> list[ClaimedInbound]:
+    """`claim_inbound` and `load_claimed` in one statement."""
+    rows = await claim_due_rows(
+        session,
+        InboundRow,
+        ready_status="pending",
+        due_column=InboundRow.available_at,
+        worker_id=worker_id,
+        batch=batch,
+        lease_seconds=lease_seconds,
+        columns=(InboundRow.workspace_id, InboundRow.channel_account_id, InboundRow.body),
+    )
+    return [
+        ClaimedInbound(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            channel_account_id=row.channel_account_id,
+            body=row.body.encode("utf-8"),
+        )
+        for row in rows
+    ]
 
 
 async def load_claimed(session: AsyncSession, event_ids: list[int]) -> list[ClaimedInbound]:

@@ -37,6 +37,7 @@ from chatcart.kit.textnorm import fold, nfc
 from chatcart.models import Contact, ContactIdentity, OptinToken
 
 load_known = known_people.load
+NEW_PERSON_ROWS = (Contact, ContactIdentity)  # the rows a new person adds
 
 
 async def resolve(

@@ -89,6 +89,12 @@ class Batch:
         self.conversations[identity_id] = conversation
         return conversation, True
 
+    def new_rows(self) -> tuple[Any, ...]:
+        """The tables new senders add to (their contact, identity and conversation)."""
+        if len(self.people.found) < len(self.people.asked):
+            return (*contacts.NEW_PERSON_ROWS, Conversation)
+        return ()
+
     async def add_message(self, values: dict[str, Any]) -> int | None:
         """Keep a message for the batch's insert, with its key taken ahead; None if it is
         already stored (the same platform id in the same conversation)."""

@@ -30,7 +30,7 @@ from chatcart.kit.crypto import SecretBox
 from chatcart.kit.effects import Effects
 from chatcart.kit.ids import close_blocks, open_blocks
 from chatcart.kit.textnorm import nfc
-from chatcart.models import Conversation, Message
+from chatcart.models import Conversation, Message, OutboundMessage
 from chatcart.outbox import service as outbox
 from chatcart.shop import service as shop
 from chatcart.shop.schemas import ChatPlace
@@ -102,6 +102,7 @@ async def apply_many(
     outbox.hold_enqueues(session)
     try:
         loaded = await batching.load(session, blocks, applied)
+        await blocks.prefetch(Message, OutboundMessage, *loaded.new_rows())
         for prepared in applied:
             await _run(session, effects, secrets, prepared, cache, loaded)
         await loaded.write(session)

@@ -82,12 +82,13 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         async with transaction(self.sessions) as session:
-            ids = await service.claim(session, self.worker_id, self.batch, self.lease_seconds)
-            jobs = await self._jobs(session, ids)
-        if not jobs:
-            return len(ids)
-        await self._send_and_record(jobs)
-        return len(ids)
+            rows = await service.claim_sends(
+                session, self.worker_id, self.batch, self.lease_seconds
+            )
+            jobs = await self._jobs_of(session, rows)
+        if jobs:
+            await self._send_and_record(jobs)
+        return len(rows)
 
     async def dispatch(self, outbound_id: int) -> None:
         """Send one message now (tests, and a future "send now" button)."""
@@ -124,7 +125,11 @@ class Dispatcher:
     async def _jobs(self, session: AsyncSession, outbound_ids: list[int]) -> list[SendJob]:
         """The claimed rows still ours, as jobs: rows, accounts and identities are read
         with one query each for the whole batch."""
-        rows = await service.claimed_sends(session, outbound_ids, self.worker_id)
+        return await self._jobs_of(
+            session, await service.claimed_sends(session, outbound_ids, self.worker_id)
+        )
+
+    async def _jobs_of(self, session: AsyncSession, rows: list[Any]) -> list[SendJob]:
         if not rows:
             return []
         accounts = await channels.account_states(

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatcart.kit.claims import claim_due_rows
 from chatcart.models import DeliveryAttempt, OutboundMessage
 
 AnyRow = Row[*tuple[Any, ...]]
@@ -184,6 +185,22 @@ async def claimed_sends(
     )
     rows = {row.id: row for row in (await session.execute(query)).all()}
     return [rows[i] for i in outbound_ids if i in rows]
+
+
+async def claim_sends(
+    session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
+) -> list[AnyRow]:
+    """Claim the due rows and read what their sends need, in one statement."""
+    return await claim_due_rows(
+        session,
+        OutboundMessage,
+        ready_status="queued",
+        due_column=OutboundMessage.next_attempt_at,
+        worker_id=worker_id,
+        batch=batch,
+        lease_seconds=lease_seconds,
+        columns=_SEND_COLUMNS[1:],  # the id comes first anyway
+    )
 
 
 async def claim_states(session: AsyncSession, outbound_ids: list[int]) -> dict[int, AnyRow]:

@@ -115,6 +115,13 @@ async def claim(session: AsyncSession, worker_id: str, batch: int, lease_seconds
     )
 
 
+async def claim_sends(
+    session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
+) -> list[Any]:
+    """`claim` and `claimed_sends` in one statement: the rows claimed now, in due order."""
+    return await repository.claim_sends(session, worker_id, batch, lease_seconds)
+
+
 async def claimed_sends(
     session: AsyncSession, outbound_ids: list[int], worker_id: str
 ) -> list[Any]:

@@ -133,10 +133,9 @@ class Worker:
         fails, apply one by one so a single bad event cannot hold back the others."""
         settings = self.rt.settings
         async with transaction(self.rt.sessions) as session:
-            ids = await channels.claim_inbound(
+            claimed = await channels.claim_inbound_rows(
                 session, self.id, settings.worker_batch_size, settings.claim_seconds
             )
-            claimed = await channels.load_claimed(session, ids)
         if not claimed:
             return 0
         prepared = await self._prepare(claimed)
