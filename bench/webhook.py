@@ -52,7 +52,6 @@ import uvicorn
 
 from chatcart.channels.meta.signature import sign
 from chatcart.config import Settings
-from chatcart.kit import heap
 from chatcart.sandbox.graph import emit
 from chatcart.sandbox.graph.app import create_graph_app
 from chatcart.sandbox.graph.model import RateLimits, SendRecord
@@ -95,8 +94,18 @@ def _serve_child(kind: str, port: int, settings_json: str, worker: bool) -> None
         values = json.loads(settings_json)
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         app = create_app(settings, run_worker=worker)
-    heap.settle_for_serving()  # as `chatcart serve` does (the same for both servers)
+    _settle()  # as `chatcart serve` does (the same for both servers)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _settle() -> None:
+    """The collector settings `chatcart serve` and `chatcart worker` use (none in a tree
+    from before kit/heap: the bench can measure an older tree the way it served)."""
+    try:
+        from chatcart.kit import heap
+    except ImportError:  # pragma: no cover
+        return
+    heap.settle_for_serving()
 
 
 def _worker_child(settings_json: str) -> None:
@@ -109,7 +118,7 @@ def _worker_child(settings_json: str) -> None:
         runtime = Runtime.open(settings)
         try:
             worker = Worker(runtime)
-            heap.settle_for_serving()
+            _settle()
             await worker.run()
         finally:
             await runtime.close()

@@ -4,13 +4,14 @@ catalog, broadcast, flows (cli_flows.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import IO, Annotated, TypeVar
+from typing import IO, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -78,8 +79,9 @@ def _settings() -> Settings:
     return settings
 
 
-def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Run one async unit of work against a fresh runtime; user mistakes print, not trace."""
+def _run(work: Callable[[Runtime], Awaitable[T]], *, serving: bool = False) -> T:
+    """Run one async unit of work against a fresh runtime; user mistakes print, not trace.
+    `serving` (the worker): on uvloop when installed, as `chatcart serve` runs (uvicorn)."""
 
     async def main() -> T:
         runtime = Runtime.open(_settings())
@@ -88,8 +90,14 @@ def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
         finally:
             await runtime.close()
 
+    run: Callable[[Coroutine[Any, Any, T]], T] = asyncio.run
+    if serving:
+        with contextlib.suppress(ImportError):
+            import uvloop
+
+            run = uvloop.run
     try:
-        return asyncio.run(main())
+        return run(main())
     except AppError as exc:
         raise _fail(exc.message) from exc
     except ValidationError as exc:
@@ -162,7 +170,7 @@ def worker_command() -> None:
         except asyncio.CancelledError:
             console.print("worker stopped")
 
-    _run(work)
+    _run(work, serving=True)
 
 
 @db_app.command("upgrade")

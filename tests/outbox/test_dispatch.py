@@ -311,7 +311,7 @@ async def test_a_batch_is_sent_and_recorded_in_a_fixed_number_of_statements(
         event.remove(engine, "before_cursor_execute", count)
     # The claim with its rows (UPDATE ... RETURNING), accounts, identities; the rows'
     # states, one update per kind of outcome (sent, retry, failed), the attempts: 8.
-    ours = [s for s in statements if "idempotency_key = ?" not in s]  # not the thief's
+    ours = [s for s in statements if "idempotency_key = " not in s]  # not the thief's
     assert len(ours) <= 8, ours
     assert len(adapter.sent) == 30
     async with runtime.sessions() as session:
