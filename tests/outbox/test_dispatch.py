@@ -3,6 +3,7 @@ stopped by policy — one delivery_attempt row per try."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -236,6 +237,39 @@ async def test_a_throttled_page_waits_as_a_whole(runtime: Runtime) -> None:
     assert len(adapter.sent) == 1
 
 
+async def _queue_for_people(
+    runtime: Runtime, people: int, each: int, key_of: Callable[[str], str]
+) -> None:
+    """`each` messages queued for each of `people` widget visitors, keys "p<person>:<n>"
+    (through `key_of`)."""
+    shop = await make_shop(runtime)
+    async with transaction(runtime.sessions) as session:
+        effects = Effects()
+        for person in range(people):
+            resolved = await contacts.resolve(
+                session,
+                workspace_id=shop.workspace_id,
+                channel_account_id=shop.widget_account_id,
+                external_id=f"visitor-{person}",
+                profile={},
+                source=None,
+                seen_at=utcnow(),
+            )
+            for n in range(each):
+                await outbox.enqueue(
+                    session,
+                    effects,
+                    workspace_id=shop.workspace_id,
+                    channel_account_id=shop.widget_account_id,
+                    identity_id=resolved.identity_id,
+                    contact_id=resolved.contact_id,
+                    conversation_id=None,
+                    message_id=None,
+                    idempotency_key=key_of(f"p{person}:{n}"),
+                    content=MessageContent(text=f"hi {n}"),
+                )
+
+
 class KeyedAdapter(ScriptedAdapter):
     """Answers by idempotency key: "...:retry" and "...:fail" keys fail that way; a
     "...:stolen" key's row is claimed by another worker while its send is under way."""
@@ -269,35 +303,9 @@ async def test_a_batch_is_sent_and_recorded_in_a_fixed_number_of_statements(
     another worker took meanwhile is left alone."""
     from sqlalchemy import event
 
-    shop = await make_shop(runtime)
     runtime.adapters["webchat"] = adapter = KeyedAdapter(runtime)
     endings = {"p0:2": ":retry", "p1:2": ":fail", "p2:2": ":stolen"}
-    async with transaction(runtime.sessions) as session:
-        effects = Effects()
-        for person in range(10):
-            resolved = await contacts.resolve(
-                session,
-                workspace_id=shop.workspace_id,
-                channel_account_id=shop.widget_account_id,
-                external_id=f"visitor-{person}",
-                profile={},
-                source=None,
-                seen_at=utcnow(),
-            )
-            for n in range(3):
-                key = f"p{person}:{n}"
-                await outbox.enqueue(
-                    session,
-                    effects,
-                    workspace_id=shop.workspace_id,
-                    channel_account_id=shop.widget_account_id,
-                    identity_id=resolved.identity_id,
-                    contact_id=resolved.contact_id,
-                    conversation_id=None,
-                    message_id=None,
-                    idempotency_key=key + endings.get(key, ""),
-                    content=MessageContent(text=f"hi {n}"),
-                )
+    await _queue_for_people(runtime, 10, 3, lambda key: key + endings.get(key, ""))
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -354,34 +362,10 @@ async def test_a_batch_takes_its_send_tokens_at_once_and_what_is_over_waits(
         return await take(limit, count, *keys, max_wait=0)
 
     monkeypatch.setattr(runtime.limiter, "acquire_up_to", counted)
-    shop = await make_shop(runtime)
     runtime.adapters["webchat"] = adapter = ScriptedAdapter(
         [SendResult(external_id=f"m_{n}") for n in range(4)]
     )
-    async with transaction(runtime.sessions) as session:
-        effects = Effects()
-        for person in range(6):
-            resolved = await contacts.resolve(
-                session,
-                workspace_id=shop.workspace_id,
-                channel_account_id=shop.widget_account_id,
-                external_id=f"visitor-{person}",
-                profile={},
-                source=None,
-                seen_at=utcnow(),
-            )
-            await outbox.enqueue(
-                session,
-                effects,
-                workspace_id=shop.workspace_id,
-                channel_account_id=shop.widget_account_id,
-                identity_id=resolved.identity_id,
-                contact_id=resolved.contact_id,
-                conversation_id=None,
-                message_id=None,
-                idempotency_key=f"k{person}",
-                content=MessageContent(text="hi"),
-            )
+    await _queue_for_people(runtime, 6, 1, lambda key: key)
     assert await Worker(runtime, "w").dispatcher.run_once() == 6
     assert hits == [6]  # one hit for the batch's six sends through the account
     assert len(adapter.sent) == 4

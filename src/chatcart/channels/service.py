@@ -22,7 +22,7 @@ from chatcart.channels.schemas import (
     RecordedEvent,
 )
 from chatcart.kit import jsonx
-from chatcart.kit.claims import claim_due, claim_due_rows
+from chatcart.kit.claims import claim_due_rows
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox, random_token
 from chatcart.kit.errors import Conflict, ValidationFailed
@@ -322,15 +322,7 @@ async def pending_bodies_from(
 async def claim_inbound(
     session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
 ) -> list[int]:
-    return await claim_due(
-        session,
-        InboundRow,
-        ready_status="pending",
-        due_column=InboundRow.available_at,
-        worker_id=worker_id,
-        batch=batch,
-        lease_seconds=lease_seconds,
-    )
+    return [row.id for row in await claim_inbound_rows(session, worker_id, batch, lease_seconds)]
 
 
 async def claim_inbound_rows(
@@ -347,28 +339,20 @@ async def claim_inbound_rows(
         lease_seconds=lease_seconds,
         columns=(InboundRow.workspace_id, InboundRow.channel_account_id, InboundRow.body),
     )
-    return [
-        ClaimedInbound(
-            id=row.id,
-            workspace_id=row.workspace_id,
-            channel_account_id=row.channel_account_id,
-            body=row.body.encode("utf-8"),
-        )
-        for row in rows
-    ]
+    return [_claimed(row) for row in rows]
 
 
 async def load_claimed(session: AsyncSession, event_ids: list[int]) -> list[ClaimedInbound]:
-    rows = await repository.inbound_rows(session, event_ids)
-    return [
-        ClaimedInbound(
-            id=row.id,
-            workspace_id=row.workspace_id,
-            channel_account_id=row.channel_account_id,
-            body=row.body.encode("utf-8"),
-        )
-        for row in rows
-    ]
+    return [_claimed(row) for row in await repository.inbound_rows(session, event_ids)]
+
+
+def _claimed(row: Any) -> ClaimedInbound:
+    return ClaimedInbound(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        channel_account_id=row.channel_account_id,
+        body=row.body.encode("utf-8"),
+    )
 
 
 async def take_inbound(session: AsyncSession, event_id: int, worker_id: str) -> bool:

@@ -66,13 +66,15 @@ async def claim_due(
     batch: int,
     lease_seconds: int,
 ) -> list[int]:
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    query = _due(model, ready_status, due_column, batch, sqlite)
-    ids = list((await session.scalars(query)).all())
-    if ids:
-        await session.execute(
-            update(model)
-            .where(model.id.in_(ids))
-            .values(claimed_by=worker_id, claimed_until=utcnow() + timedelta(seconds=lease_seconds))
-        )
-    return ids
+    """The ids of up to `batch` due rows, now claimed by `worker_id`, in due order."""
+    rows = await claim_due_rows(
+        session,
+        model,
+        ready_status=ready_status,
+        due_column=due_column,
+        worker_id=worker_id,
+        batch=batch,
+        lease_seconds=lease_seconds,
+        columns=(),
+    )
+    return [row.id for row in rows]

@@ -83,26 +83,24 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return cursor
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            connection = self._connection
-            begin = cast(OneTripConnection, self._adapt_connection).take_begin()
-            done, rows = await connection._execute(
-                _run, connection._conn, begin, operation, parameters, False
-            )
-            self._cursor = done
-            if rows is not None:
-                self._rows = deque(rows)
-            return None
+        rows = await self._trip(operation, parameters, False)
+        if rows is not None:
+            self._rows = deque(rows)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        await self._trip(operation, seq_of_parameters, True)
+
+    async def _trip(self, operation: Any, parameters: Any, many: bool) -> list[Any] | None:
         async with self._adapt_connection._execute_mutex:
             connection = self._connection
             begin = cast(OneTripConnection, self._adapt_connection).take_begin()
-            done, _ = await connection._execute(
-                _run, connection._conn, begin, operation, seq_of_parameters, True
+            done: _Done
+            rows: list[Any] | None
+            done, rows = await connection._execute(
+                _run, connection._conn, begin, operation, parameters, many
             )
-            self._cursor = done
-            return None
+            self._cursor = cast(Any, done)  # read like a DBAPI cursor: description, rowcount
+            return rows
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):

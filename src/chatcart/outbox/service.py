@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import MessageContent, SendError, SendResult
-from chatcart.kit.claims import claim_due
 from chatcart.kit.clock import utcnow
 from chatcart.kit.effects import Effects
 from chatcart.kit.ids import blocks_of
@@ -103,18 +102,6 @@ def release_held(session: AsyncSession) -> None:
     session.info.pop(_HELD, None)
 
 
-async def claim(session: AsyncSession, worker_id: str, batch: int, lease_seconds: int) -> list[int]:
-    return await claim_due(
-        session,
-        OutboundMessage,
-        ready_status="queued",
-        due_column=OutboundMessage.next_attempt_at,
-        worker_id=worker_id,
-        batch=batch,
-        lease_seconds=lease_seconds,
-    )
-
-
 async def claim_sends(
     session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
 ) -> list[Any]:
@@ -184,19 +171,9 @@ async def record_outcomes(
             values["attempts"] = number
             if isinstance(result, SendResult):
                 status = "sent"
-                values |= {
-                    "status": status,
-                    "external_id": result.external_id,
-                    "sent_at": now,
-                    "error_code": None,
-                    "error_message": None,
-                }
-                attempt |= {
-                    "outcome": "sent",
-                    "response": result.response,
-                    "error_code": None,
-                    "error_message": None,
-                }
+                row_values, attempt_values = _sent(result, now)
+                values |= row_values
+                attempt |= attempt_values
             else:
                 # A refused token waits for the seller to reconnect, however long that takes.
                 retry = result.outcome == "reauth" or (
@@ -221,6 +198,24 @@ async def record_outcomes(
     await repository.update_by_id(session, updates)
     await repository.insert_attempts(session, attempts)
     return statuses
+
+
+def _sent(result: SendResult, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A send that went out: the row's new values, and its attempt's."""
+    row = {
+        "status": "sent",
+        "external_id": result.external_id,
+        "sent_at": now,
+        "error_code": None,
+        "error_message": None,
+    }
+    attempt = {
+        "outcome": "sent",
+        "response": result.response,
+        "error_code": None,
+        "error_message": None,
+    }
+    return row, attempt
 
 
 def _announce(
@@ -357,23 +352,9 @@ async def finish_direct(
         }
         if isinstance(result, SendResult):
             status = "sent"
-            updates.append(
-                {
-                    "id": outcome.outbound_id,
-                    "status": status,
-                    "attempts": number,
-                    "external_id": result.external_id,
-                    "sent_at": now,
-                    "error_code": None,
-                    "error_message": None,
-                }
-            )
-            attempt |= {
-                "outcome": "sent",
-                "response": result.response,
-                "error_code": None,
-                "error_message": None,
-            }
+            row_values, attempt_values = _sent(result, now)
+            updates.append({"id": outcome.outbound_id, "attempts": number, **row_values})
+            attempt |= attempt_values
         else:
             status = "failed" if outcome.final else "held"
             updates.append(
