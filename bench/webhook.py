@@ -5,17 +5,23 @@ Two figures, each as a ratio to a bare baseline measured in the same run:
 * ack: signed Messenger webhooks (one event each, distinct mids) POSTed by many concurrent
   clients for a few seconds. chatcart (no worker: verify -> record raw body and items ->
   200) against a bare Starlette endpoint that reads the body and answers 200. Both servers
-  run in a child process under the same uvicorn settings. The load comes from wrk when it
-  is installed (found on PATH; a Python client saturates before a bare server does), else
-  from aiohttp clients in this process, and the output says which.
+  run in a child process under the same uvicorn and garbage-collector settings. The load
+  comes from wrk when it is installed (found on PATH; a Python client saturates before a
+  bare server does), else from aiohttp clients in this process, and the output says which.
 * webhook -> reply: chatcart with its worker, its Messenger adapter pointed at the Graph
   sandbox (served in this process). Per message, the time from the webhook POST to the
   sandbox receiving the reply. Baseline: a bare aiohttp sender posting the same number of
-  messages to the same sandbox (the bare round trip). Measured twice: flat out (capacity)
-  and paced at --rate messages per second (latency at that load). Several Pages, since each
-  Page may only be sent 300 messages a second.
+  messages to the same sandbox (the bare round trip). Measured flat out (capacity) and
+  paced at --rate messages per second (latency at that load; repeat --rate for several).
+  Several Pages, since each Page may only be sent 300 messages a second.
 
-SQLite (embedded shape) by default; --postgres for PostgreSQL + Redis.
+Each figure comes with the CPU time the chatcart process(es) spent per ack or message
+(user + system, all threads, from /proc), the figure that the load of other jobs on the
+machine bends least, and the CPU this process (load generator + sandbox) spent per message.
+
+SQLite (embedded shape: one process) by default; --postgres for PostgreSQL + Redis;
+--split runs the worker loops in a second process, as `chatcart worker` (wake-ups over
+Redis, on either database).
 """
 
 from __future__ import annotations
@@ -75,7 +81,11 @@ def _bare_app() -> Any:
 
 
 def _serve_child(kind: str, port: int, settings_json: str, worker: bool) -> None:
-    """Runs in the child process: one server, same uvicorn settings for both kinds."""
+    """Runs in the child process: one server, same uvicorn settings for both kinds; or
+    (kind "worker") the worker loops alone, as `chatcart worker` runs them."""
+    if kind == "worker":
+        _worker_child(settings_json)
+        return
     if kind == "bare":
         app = _bare_app()
     else:
@@ -84,7 +94,58 @@ def _serve_child(kind: str, port: int, settings_json: str, worker: bool) -> None
         values = json.loads(settings_json)
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         app = create_app(settings, run_worker=worker)
+    _settle()  # as `chatcart serve` does (the same for both servers)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _settle() -> None:
+    """The collector settings `chatcart serve` and `chatcart worker` use (none in a tree
+    from before kit/heap: the bench can measure an older tree the way it served)."""
+    try:
+        from chatcart.kit import heap
+    except ImportError:  # pragma: no cover
+        return
+    heap.settle_for_serving()
+
+
+def _worker_child(settings_json: str) -> None:
+    from chatcart.runtime import Runtime
+    from chatcart.worker.loops import Worker
+
+    settings = Settings(_env_file=None, **json.loads(settings_json))  # type: ignore[call-arg]
+
+    async def work() -> None:
+        runtime = Runtime.open(settings)
+        try:
+            worker = Worker(runtime)
+            _settle()
+            await worker.run()
+        finally:
+            await runtime.close()
+
+    import uvloop
+
+    uvloop.run(work())
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads), from /proc; 0.0 where
+    there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+    others: list[int] = field(default_factory=list)  # more processes of the same server
+
+    def cpu(self) -> float:
+        return sum(_cpu_seconds(pid) for pid in (self.pid, *self.others))
 
 
 def _free_port() -> int:
@@ -96,7 +157,7 @@ def _free_port() -> int:
 @contextlib.asynccontextmanager
 async def _child(
     kind: str, settings: dict[str, Any] | None = None, *, worker: bool = False
-) -> AsyncIterator[str]:
+) -> AsyncIterator[Server]:
     port = _free_port()
     argv = [sys.executable, "-m", "bench.webhook", "--serve", kind, "--port", str(port)]
     argv += ["--settings", json.dumps(settings or {})]
@@ -106,6 +167,12 @@ async def _child(
     proc = subprocess.Popen(argv, env=env, cwd=ROOT)  # noqa: S603, ASYNC220 (started once)
     base = f"http://127.0.0.1:{port}"
     try:
+        if kind == "worker":  # no HTTP: it is ready when the first contacts are answered
+            await asyncio.sleep(0.5)
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {proc.returncode}")
+            yield Server("", proc.pid)
+            return
         async with aiohttp.ClientSession() as session:
             for _ in range(600):  # up to 30 s
                 if proc.poll() is not None:
@@ -114,7 +181,7 @@ async def _child(
                     async with session.get(base + "/bench-ready"):
                         break
                 await asyncio.sleep(0.05)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -346,28 +413,30 @@ async def _ack_load_wrk(
 async def bench_ack(shape: Shape, seconds: float, clients: int, rounds: int) -> None:
     page = "900000000000001"
     values, (account_id,) = await _fresh(shape, "ack", [page])
-    best: dict[str, tuple[int, int, float]] = {}
+    # name -> (answered 200, other answers, elapsed, server CPU seconds), the best round
+    best: dict[str, tuple[int, int, float, float]] = {}
     async with _child("bare") as bare, _child("chatcart", values) as app:
-        urls = {
-            "baseline": f"{bare}/webhooks/messenger/{account_id}",
-            "chatcart": f"{app}/webhooks/messenger/{account_id}",
-        }
+        servers = {"baseline": bare, "chatcart": app}
         wrk = shutil.which("wrk")
 
-        async def load(url: str, duration: float) -> tuple[int, int, float]:
+        async def load(server: Server, duration: float) -> tuple[int, int, float, float]:
+            url = f"{server.url}/webhooks/messenger/{account_id}"
+            cpu = server.cpu()
             if wrk:
-                return await _ack_load_wrk(wrk, url, page, duration, clients)
-            return await _ack_load(url, page, duration, clients)
+                ok, bad, elapsed = await _ack_load_wrk(wrk, url, page, duration, clients)
+            else:
+                ok, bad, elapsed = await _ack_load(url, page, duration, clients)
+            return ok, bad, elapsed, server.cpu() - cpu
 
-        for url in urls.values():  # warm up both (connections, caches)
-            await load(url, 1.0)
+        for server in servers.values():  # warm up both (connections, caches)
+            await load(server, 1.0)
         for _ in range(rounds):  # interleaved: noise hits both alike; keep the best
-            for name, url in urls.items():
-                result = await load(url, seconds)
+            for name, server in servers.items():
+                result = await load(server, seconds)
                 if name not in best or result[0] / result[2] > best[name][0] / best[name][2]:
                     best[name] = result
-    base_ok, base_bad, base_time = best["baseline"]
-    ok, bad, elapsed = best["chatcart"]
+    base_ok, base_bad, base_time, base_cpu = best["baseline"]
+    ok, bad, elapsed, cpu = best["chatcart"]
     base_rate, rate = base_ok / base_time, ok / elapsed
     generator = (
         "wrk"
@@ -376,11 +445,24 @@ async def bench_ack(shape: Shape, seconds: float, clients: int, rounds: int) -> 
         "this generator saturates before a bare server does)"
     )
     print(f"webhook ack: {clients} concurrent senders, {seconds:g} s, best of {rounds}")
-    print(f"  load generator: {generator}")
+    print(f"  load generator: {generator}; load average {_load_average()}")
     print(f"{'':24}{'baseline':>12}{'chatcart':>12}{'ratio':>10}")
     print(f"{'acks/s':24}{base_rate:12.0f}{rate:12.0f}{rate / base_rate:10.2f}x")
+    base_per, per = _per_item_us(base_cpu, base_ok + base_bad), _per_item_us(cpu, ok + bad)
+    print(f"{'server CPU us/ack':24}{base_per:12.0f}{per:12.0f}{per / base_per:10.2f}x")
     if bad or base_bad:
         print(f"  not 200: baseline {base_bad}, chatcart {bad}")
+
+
+def _per_item_us(cpu_seconds: float, items: int) -> float:
+    return cpu_seconds / items * 1e6 if items else float("nan")
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 class TimedGraph(GraphState):
@@ -428,6 +510,8 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     missing: int = 0
     failed_posts: int = 0
+    cpu: float = 0.0  # CPU seconds of the chatcart server during the run
+    load_cpu: float = 0.0  # CPU seconds of this process (load, sandbox) during the run
 
     @property
     def rate(self) -> float:
@@ -499,9 +583,10 @@ async def bench_reply(
     pages: int,
     users_per_page: int,
     count: int,
-    rate: float,
+    rates: list[float],
     clients: int,
     batch_size: int | None,
+    split: bool = False,
 ) -> None:
     page_ids = [f"90000000000{n:04d}" for n in range(1, pages + 1)]
     values, account_ids = await _fresh(shape, "reply", page_ids)
@@ -521,10 +606,17 @@ async def bench_reply(
         extra: dict[str, Any] = {"graph_api_url": graph_url}
         if batch_size:
             extra["worker_batch_size"] = batch_size
+        if split:  # web and worker loops in two processes: wake-ups over Redis
+            extra["redis_url"] = REDIS_URL
+            extra["redis_prefix"] = f"bench-{secrets.token_hex(4)}:"
         values.update(extra)
-        async with _child("chatcart", values, worker=True) as app:
+        async with contextlib.AsyncExitStack() as stack:
+            app = await stack.enter_async_context(_child("chatcart", values, worker=not split))
+            if split:
+                worker = await stack.enter_async_context(_child("worker", values))
+                app.others.append(worker.pid)
             for page, account_id in zip(page_ids, account_ids, strict=True):
-                graph.account(page).callback_url = f"{app}/webhooks/messenger/{account_id}"
+                graph.account(page).callback_url = f"{app.url}/webhooks/messenger/{account_id}"
 
             async def webhook(session: aiohttp.ClientSession, page: str, psid: str, n: int) -> bool:
                 event = graph.build.user_says(page, psid, f"cho mình hỏi giá mẫu {n}")
@@ -560,29 +652,38 @@ async def bench_reply(
                 graph, users, len(users), webhook, rate=None, clients=clients, wait=120
             )
             runs: dict[str, Run] = {}
-            for label, paced in (("flat out", None), ("paced", rate)):
+            loads: dict[str, str] = {}
+            plan: list[tuple[str, float | None]] = [("flat out", None)]
+            plan += [(f"paced at {r:g}/s", r) for r in rates]
+            for label, paced in plan:
+                loads[label] = _load_average()
                 # The bare sender has no rate limiter: lift the sandbox's per-Page limit for
                 # it; chatcart keeps its own (the policy pack's 300/s per Page) and meets
                 # the sandbox's real limit.
                 graph.rates = RateLimits(text_per_second=1e9)
-                runs[f"baseline {label}"] = await _drive(
-                    graph, users, count, bare, rate=paced, clients=clients, wait=120
-                )
+                own = time.process_time()
+                run = await _drive(graph, users, count, bare, rate=paced, clients=clients, wait=120)
+                run.load_cpu = time.process_time() - own
+                runs[f"baseline {label}"] = run
                 graph.rates = RateLimits()
-                runs[f"chatcart {label}"] = await _drive(
+                cpu, own = app.cpu(), time.process_time()
+                run = await _drive(
                     graph, users, count, webhook, rate=paced, clients=clients, wait=120
                 )
+                run.cpu, run.load_cpu = app.cpu() - cpu, time.process_time() - own
+                runs[f"chatcart {label}"] = run
 
     shape_name = "PostgreSQL + Redis" if shape.postgres else "SQLite (embedded)"
+    if split:
+        shape_name += ", web and worker in two processes (Redis wake-ups)"
     print(
         f"webhook -> reply on {shape_name}: {pages} Pages x {users_per_page} people, "
         f"{count} messages per run (first contact of all {len(users)}: {warm.rate:.0f} msg/s)"
     )
     print(f"{'':24}{'baseline':>12}{'chatcart':>12}{'ratio':>10}")
-    for label, paced in (("flat out", None), ("paced", rate)):
+    for label in loads:
         base, ours = runs[f"baseline {label}"], runs[f"chatcart {label}"]
-        title = "flat out" if paced is None else f"paced at {paced:g}/s"
-        print(f"{title}")
+        print(f"{label} (load average before: {loads[label]})")
         rows = [
             ("  throughput msg/s", base.rate, ours.rate),
             ("  latency p50 ms", _quantile(base.latencies, 50) * 1000, 0.0),
@@ -594,6 +695,13 @@ async def bench_reply(
             if q is not None:
                 o = _quantile(ours.latencies, q) * 1000
             print(f"{label_:24}{b:12.1f}{o:12.1f}{o / b if b else float('nan'):10.2f}x")
+        per = _per_item_us(ours.cpu, ours.sent)
+        print(f"{'  chatcart CPU us/msg':24}{'':12}{per:12.0f}")
+        base_load, load = (
+            _per_item_us(base.load_cpu, base.sent),
+            _per_item_us(ours.load_cpu, ours.sent),
+        )
+        print(f"{'  bench CPU us/msg':24}{base_load:12.0f}{load:12.0f}   (load + sandbox)")
         for name, run in (("baseline", base), ("chatcart", ours)):
             if run.missing or run.failed_posts:
                 print(f"  {name}: {run.missing} never arrived, {run.failed_posts} POSTs not 200")
@@ -614,9 +722,10 @@ async def main(args: argparse.Namespace) -> None:
                 args.pages,
                 args.users,
                 args.messages,
-                args.rate,
+                args.rate or [1000.0],
                 args.clients,
                 args.batch,
+                args.split,
             )
 
 
@@ -630,9 +739,19 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--pages", type=int, default=5, help="reply: Pages (300 sends/s each)")
     parser.add_argument("--users", type=int, default=200, help="reply: people per Page")
     parser.add_argument("--messages", type=int, default=5000, help="reply: messages per run")
-    parser.add_argument("--rate", type=float, default=1000.0, help="reply: paced msg/s")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        action="append",
+        help="reply: paced msg/s (repeat for several runs; default 1000)",
+    )
     parser.add_argument("--batch", type=int, help="reply: CHATCART_WORKER_BATCH_SIZE")
-    parser.add_argument("--serve", choices=("bare", "chatcart"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="reply: the worker loops in a second process (wake-ups over Redis)",
+    )
+    parser.add_argument("--serve", choices=("bare", "chatcart", "worker"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -4,13 +4,14 @@ catalog, broadcast, flows (cli_flows.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import IO, Annotated, TypeVar
+from typing import IO, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -28,6 +29,7 @@ from chatcart.catalog.schemas import ImportFormat, ImportReport, ProductQuery, R
 from chatcart.channels import service as channels
 from chatcart.config import ConfigError, Settings, get_settings
 from chatcart.contacts import service as contacts
+from chatcart.kit import heap
 from chatcart.kit.db import transaction
 from chatcart.kit.errors import AppError
 from chatcart.runtime import Runtime
@@ -77,8 +79,9 @@ def _settings() -> Settings:
     return settings
 
 
-def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Run one async unit of work against a fresh runtime; user mistakes print, not trace."""
+def _run(work: Callable[[Runtime], Awaitable[T]], *, serving: bool = False) -> T:
+    """Run one async unit of work against a fresh runtime; user mistakes print, not trace.
+    `serving` (the worker): on uvloop when installed, as `chatcart serve` runs (uvicorn)."""
 
     async def main() -> T:
         runtime = Runtime.open(_settings())
@@ -87,8 +90,14 @@ def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
         finally:
             await runtime.close()
 
+    run: Callable[[Coroutine[Any, Any, T]], T] = asyncio.run
+    if serving:
+        with contextlib.suppress(ImportError):
+            import uvloop
+
+            run = uvloop.run
     try:
-        return asyncio.run(main())
+        return run(main())
     except AppError as exc:
         raise _fail(exc.message) from exc
     except ValidationError as exc:
@@ -120,6 +129,7 @@ def serve(
     if not worker:
         _warn_without_redis(settings)
     application = create_app(settings, run_worker=worker)
+    heap.settle_for_serving()
     uvicorn.run(
         application,
         host=host or settings.host,
@@ -149,6 +159,7 @@ def worker_command() -> None:
 
     async def work(runtime: Runtime) -> None:
         loop_worker = Worker(runtime)
+        heap.settle_for_serving()
         task = asyncio.create_task(loop_worker.run())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -159,7 +170,7 @@ def worker_command() -> None:
         except asyncio.CancelledError:
             console.print("worker stopped")
 
-    _run(work)
+    _run(work, serving=True)
 
 
 @db_app.command("upgrade")

@@ -120,8 +120,9 @@ async def test_a_batch_runs_in_a_fixed_number_of_statements(runtime: Runtime) ->
     assert len(done) == 40
     # Per batch, not per event: lock events, read people, conversations, stored ids, take
     # keys, one write per table, mark done (a handful either way, never 40 x anything).
-    assert statements_new <= 24, statements_new
-    assert statements_known <= 24, statements_known
+    # SQLite 12 and 18, PostgreSQL 16 and 19 (its keys come from a query per table).
+    assert statements_new <= 16, statements_new
+    assert statements_known <= 19, statements_known
     async with runtime.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Contact)) == 40
         assert await session.scalar(select(func.count()).select_from(ContactIdentity)) == 40
@@ -199,6 +200,94 @@ async def test_a_redelivered_message_is_stored_and_answered_once(runtime: Runtim
     assert before is not None and after is not None and after > before
 
 
+async def test_known_peoples_clocks_and_last_messages_move_forward_only(
+    runtime: Runtime,
+) -> None:
+    """A batch writes the window clocks of the people it read (identity's last inbound,
+    contact's last interaction) and each conversation's last message with one statement
+    each; a clock the database already has further on stays."""
+    shop = await make_shop(runtime)
+    account = await _account(runtime, shop.workspace_id)
+    first = [_says(p, f"{p}-1", "xin chào", 1) for p in ("an", "bao", "cuc")]
+    await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, first))
+    later = utcnow() + timedelta(hours=1)
+    async with transaction(runtime.sessions) as session:
+        an = await session.scalar(
+            select(ContactIdentity).where(ContactIdentity.external_id == "an")
+        )
+        assert an is not None
+        an.last_inbound_at = later  # another worker's newer event, say
+        contact_of_an = await session.get(Contact, an.contact_id)
+        assert contact_of_an is not None
+        contact_of_an.last_interaction_at = later
+    again = [_says(p, f"{p}-2", "còn hàng không?", 40) for p in ("an", "bao", "cuc")]
+    done, _ = await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, again))
+    assert len(done) == 3
+    async with runtime.sessions() as session:
+        rows = (
+            await session.execute(
+                select(ContactIdentity.external_id, ContactIdentity.last_inbound_at, Contact)
+                .join(Contact, Contact.id == ContactIdentity.contact_id)
+                .order_by(ContactIdentity.external_id)
+            )
+        ).all()
+        conversations = (await session.scalars(select(Conversation))).all()
+        last = {
+            c.id: (
+                await session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == c.id)
+                    .order_by(Message.id.desc())
+                    .limit(1)
+                )
+            ).one()
+            for c in conversations
+        }
+    expected = [later, again[1].timestamp, again[2].timestamp]
+    assert [(p, at) for p, at, _ in rows] == list(zip(["an", "bao", "cuc"], expected, strict=True))
+    assert [c.last_interaction_at for _, _, c in rows] == expected
+    for conversation in conversations:
+        message = last[conversation.id]
+        assert message.direction == "out"  # the bot's answer to "còn hàng không?"
+        assert conversation.last_message_at == message.created_at
+        assert conversation.last_message_preview == message.text[:200]
+
+
+async def test_phone_numbers_in_a_batch_point_at_their_messages(runtime: Runtime) -> None:
+    """A phone number written in a batch joins the contact naming its message, which the
+    batch writes at its end: the messages so far go first (new people's, in new
+    conversations, too)."""
+    from chatcart.models import ContactPoint
+
+    shop = await make_shop(runtime)
+    account = await _account(runtime, shop.workspace_id)
+    await _apply(
+        runtime, await _claimed(runtime, shop.workspace_id, account, [_says("an", "a1", "hi", 1)])
+    )
+    events = [
+        _says("an", "a2", "sdt em 0912.345.678", 10),  # known
+        _says("dung", "d1", "chào shop", 11),  # new, then a number in the same batch
+        _says("dung", "d2", "gọi em 0987 654 321 nha", 12),
+        _says("em", "e1", "số em 0903123456", 13),  # new, the number at once
+    ]
+    done, _ = await _apply(runtime, await _claimed(runtime, shop.workspace_id, account, events))
+    assert len(done) == 4
+    async with runtime.sessions() as session:
+        points = (
+            await session.execute(
+                select(ContactPoint.value, Message.text, ContactIdentity.external_id)
+                .join(Message, Message.id == ContactPoint.message_id)
+                .join(ContactIdentity, ContactIdentity.contact_id == ContactPoint.contact_id)
+                .order_by(ContactPoint.value)
+            )
+        ).all()
+    assert [tuple(p) for p in points] == [
+        ("+84903123456", "số em 0903123456", "em"),
+        ("+84912345678", "sdt em 0912.345.678", "an"),
+        ("+84987654321", "gọi em 0987 654 321 nha", "dung"),
+    ]
+
+
 async def test_standby_messages_are_recorded_but_never_answered(runtime: Runtime) -> None:
     shop = await make_shop(runtime)
     account = await _account(runtime, shop.workspace_id)
@@ -244,8 +333,8 @@ async def test_bot_flows_run_per_batch_not_per_event(runtime: Runtime) -> None:
     assert len(done) == 40
     # Per batch: the published flows once, the runs of the batch's conversations once,
     # fields and tags of its senders once (a query each), runs written by the batch's flush.
-    assert statements_start <= 24, statements_start
-    assert statements_again <= 24, statements_again
+    assert statements_start <= 21, statements_start  # SQLite 17, PostgreSQL 21
+    assert statements_again <= 21, statements_again  # SQLite 20, PostgreSQL 21
     async with runtime.sessions() as session:
         runs = (await session.scalars(select(FlowRun))).all()
         assert len(runs) == 40 and {r.turns for r in runs} == {2}

@@ -51,3 +51,36 @@ def test_points_in_one_message() -> None:
         ("email", "lan@gmail.com"),
         ("phone", "+84912345678"),
     ]
+
+
+def test_texts_with_too_few_digits_skip_the_matcher_and_find_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The digit count that lets a text skip PhoneNumberMatcher never changes what is
+    found: thousands of chat-like texts (few and many digits, plus signs, the region's
+    international prefix, extensions, whose letters the matcher reads as digits,
+    full-width digits) in regions with short numbers
+    and long ones give the same points with and without the first look."""
+    import random
+
+    from chatcart.kit import contact_points
+
+    rng = random.Random(20260427)
+    pieces = [
+        "0", "1", "2", "5", "7", "9", "00", "12", "123", "1234", "38", "+", "＋", "+84", "+49",
+        "+1", "+43", "(", ")", "-", ".", " ", " ", "/", "ext", "x", "mẫu", "size", "sđt",
+        "gọi", "em", "abc", "０", "１２", "tel:", "#", "*", "anexo", "доб", "int", ";", ",",
+        "~", "extension", "ｘ", "xin", "٣",
+    ]  # fmt: skip
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(1500)]
+    texts += ["mẫu 1234", "+49 12", "+49 123", "0049 12", "00 49 12", "1900 1234", "112"]
+    texts += ["-123ext 2", "123 ext 4", "xin chào 1234"]  # letters read as digits: e-x-t
+    regions = ["VN", "PH", "US", "DE", "AT", "GB", "TH", "ID", "KR", "NU", "ZZ"]
+    with_first_look = {(t, r): find_phones(t, r) for t in texts for r in regions}
+    first_look = contact_points._may_hold_a_phone
+    monkeypatch.setattr(contact_points, "_may_hold_a_phone", lambda text, region: True)
+    skipped = 0
+    for (text, region), found in with_first_look.items():
+        assert find_phones(text, region) == found, (text, region)
+        skipped += not first_look(text, region)
+    assert skipped > len(with_first_look) / 10  # the first look does spare the matcher

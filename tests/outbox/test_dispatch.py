@@ -3,6 +3,7 @@ stopped by policy — one delivery_attempt row per try."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -234,3 +235,145 @@ async def test_a_throttled_page_waits_as_a_whole(runtime: Runtime) -> None:
     assert all(r.next_attempt_at - utcnow() > timedelta(seconds=20) for r in rows)
     assert len(attempts) == 1  # only the send Meta refused
     assert len(adapter.sent) == 1
+
+
+async def _queue_for_people(
+    runtime: Runtime, people: int, each: int, key_of: Callable[[str], str]
+) -> None:
+    """`each` messages queued for each of `people` widget visitors, keys "p<person>:<n>"
+    (through `key_of`)."""
+    shop = await make_shop(runtime)
+    async with transaction(runtime.sessions) as session:
+        effects = Effects()
+        for person in range(people):
+            resolved = await contacts.resolve(
+                session,
+                workspace_id=shop.workspace_id,
+                channel_account_id=shop.widget_account_id,
+                external_id=f"visitor-{person}",
+                profile={},
+                source=None,
+                seen_at=utcnow(),
+            )
+            for n in range(each):
+                await outbox.enqueue(
+                    session,
+                    effects,
+                    workspace_id=shop.workspace_id,
+                    channel_account_id=shop.widget_account_id,
+                    identity_id=resolved.identity_id,
+                    contact_id=resolved.contact_id,
+                    conversation_id=None,
+                    message_id=None,
+                    idempotency_key=key_of(f"p{person}:{n}"),
+                    content=MessageContent(text=f"hi {n}"),
+                )
+
+
+class KeyedAdapter(ScriptedAdapter):
+    """Answers by idempotency key: "...:retry" and "...:fail" keys fail that way; a
+    "...:stolen" key's row is claimed by another worker while its send is under way."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__([])
+        self.runtime = runtime
+
+    async def send(self, account: AccountRef, envelope: OutboundEnvelope) -> SendResult:
+        self.sent.append(envelope)
+        key = envelope.idempotency_key
+        if key.endswith(":retry"):
+            raise SendError("retry", "2", "service unavailable")
+        if key.endswith(":fail"):
+            raise SendError("failed", "100", "Invalid parameter")
+        if key.endswith(":stolen"):
+            async with transaction(self.runtime.sessions) as session:
+                await session.execute(
+                    update(OutboundMessage)
+                    .where(OutboundMessage.idempotency_key == key)
+                    .values(claimed_by="another-worker")
+                )
+        return SendResult(external_id=f"m_{key}", response={"message_id": f"m_{key}"})
+
+
+async def test_a_batch_is_sent_and_recorded_in_a_fixed_number_of_statements(
+    runtime: Runtime,
+) -> None:
+    """30 sends to 10 people: read in one transaction, recorded in another, each a fixed
+    number of statements (not one per send); each outcome moves its own row, and a row
+    another worker took meanwhile is left alone."""
+    from sqlalchemy import event
+
+    runtime.adapters["webchat"] = adapter = KeyedAdapter(runtime)
+    endings = {"p0:2": ":retry", "p1:2": ":fail", "p2:2": ":stolen"}
+    await _queue_for_people(runtime, 10, 3, lambda key: key + endings.get(key, ""))
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert await Worker(runtime, "w").dispatcher.run_once() == 30
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # The claim with its rows (UPDATE ... RETURNING), accounts, identities; the rows'
+    # states, one update per kind of outcome (sent, retry, failed), the attempts: 8.
+    ours = [s for s in statements if "idempotency_key = " not in s]  # not the thief's
+    assert len(ours) <= 8, ours
+    assert len(adapter.sent) == 30
+    async with runtime.sessions() as session:
+        rows = {
+            r.idempotency_key: r for r in (await session.scalars(select(OutboundMessage))).all()
+        }
+        attempts = (await session.execute(select(DeliveryAttempt.outcome))).scalars().all()
+    by_ending = {e: [r for k, r in rows.items() if k.endswith(e)] for e in endings.values()}
+    plain = [r for k, r in rows.items() if k.count(":") == 1]
+    assert len(plain) == 27 and all(r.status == "sent" and r.claimed_by is None for r in plain)
+    assert all(r.external_id == f"m_{r.idempotency_key}" for r in plain)
+    (retried,) = by_ending[":retry"]
+    assert (retried.status, retried.attempts, retried.error_code) == ("queued", 1, "2")
+    assert retried.claimed_by is None and retried.next_attempt_at > utcnow()
+    (failed,) = by_ending[":fail"]
+    assert (failed.status, failed.attempts, failed.error_code) == ("failed", 1, "100")
+    (stolen,) = by_ending[":stolen"]  # sent, but the row is another worker's now
+    assert (stolen.status, stolen.attempts, stolen.claimed_by) == ("queued", 0, "another-worker")
+    assert sorted(attempts) == sorted(["sent"] * 27 + ["retry", "failed"])
+
+
+async def test_a_batch_takes_its_send_tokens_at_once_and_what_is_over_waits(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Page's send rate holds for a batch: its tokens are taken with one hit per
+    account; sends left without one are not attempts and wait a second."""
+    from chatcart.policy import service as policy
+    from chatcart.policy.schemas import Rate
+
+    monkeypatch.setattr(
+        policy,
+        "send_rate",
+        lambda *_, **__: Rate(limit="4/minute", count=4, seconds=60, scope="text", source="t"),
+    )
+    hits: list[int] = []
+    take = runtime.limiter.acquire_up_to
+
+    async def counted(limit: str, count: int, *keys: str, max_wait: float = 30.0) -> int:
+        hits.append(count)
+        return await take(limit, count, *keys, max_wait=0)
+
+    monkeypatch.setattr(runtime.limiter, "acquire_up_to", counted)
+    runtime.adapters["webchat"] = adapter = ScriptedAdapter(
+        [SendResult(external_id=f"m_{n}") for n in range(4)]
+    )
+    await _queue_for_people(runtime, 6, 1, lambda key: key)
+    assert await Worker(runtime, "w").dispatcher.run_once() == 6
+    assert hits == [6]  # one hit for the batch's six sends through the account
+    assert len(adapter.sent) == 4
+    async with runtime.sessions() as session:
+        rows = (await session.scalars(select(OutboundMessage))).all()
+        attempts = (await session.scalars(select(DeliveryAttempt))).all()
+    assert sorted(r.status for r in rows) == ["queued", "queued", "sent", "sent", "sent", "sent"]
+    waiting = [r for r in rows if r.status == "queued"]
+    assert all(r.attempts == 0 and r.claimed_by is None for r in waiting)
+    assert all(r.next_attempt_at > utcnow() for r in waiting)
+    assert len(attempts) == 4

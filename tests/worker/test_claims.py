@@ -45,6 +45,42 @@ async def test_concurrent_claims_never_share_a_row(runtime: Runtime) -> None:
     assert sorted(len(b) for b in batches) == [0, 10, 10, 10]
 
 
+async def test_claim_and_read_in_one_statement_disjoint_and_in_due_order(
+    runtime: Runtime,
+) -> None:
+    """UPDATE ... RETURNING: concurrent claims still never share a row, and each gets
+    its rows (with their bodies) in the order they came due."""
+    account = await _account(runtime)
+    async with transaction(runtime.sessions) as session:
+        for i in range(30):
+            await channels.record_inbound(
+                session, account, external_id=f"ev-{i}", body=f'{{"n": {i}}}'.encode()
+            )
+        # Due in the reverse order of their ids.
+        for i in range(30):
+            await session.execute(
+                update(InboundEvent)
+                .where(InboundEvent.external_id == f"ev-{i}")
+                .values(available_at=utcnow() - timedelta(seconds=i))
+            )
+
+    async def claim(worker: str) -> list[bytes]:
+        async with transaction(runtime.sessions) as session:
+            rows = await channels.claim_inbound_rows(session, worker, 10, 60)
+            return [row.body for row in rows]
+
+    batches = await asyncio.gather(*(claim(f"w{i}") for i in range(4)))
+    bodies = [body for batch in batches for body in batch]
+    assert len(bodies) == len(set(bodies)) == 30
+    assert sorted(len(b) for b in batches) == [0, 10, 10, 10]
+    for batch in batches:  # the earliest due first: the highest n first
+        numbers = [int(body.decode().split(":")[1].strip(" }")) for body in batch]
+        assert numbers == sorted(numbers, reverse=True)
+    async with runtime.sessions() as session:
+        owners = (await session.scalars(select(InboundEvent.claimed_by))).all()
+    assert sorted(set(owners)) == sorted({f"w{i}" for i, b in enumerate(batches) if b})
+
+
 async def test_an_expired_claim_is_taken_again(runtime: Runtime) -> None:
     account = await _account(runtime)
     await _record(runtime, account, 1, b"{}")

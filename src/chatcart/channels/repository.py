@@ -96,7 +96,7 @@ async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -
     """Raw webhook POSTs, one statement; their new ids in the order given. The keys are taken
     up front: an INSERT ... RETURNING that must keep the order runs row by row on SQLite."""
     blocks = IdBlocks(session, len(rows))
-    ids = [await blocks.take(WebhookDelivery) for _ in rows]
+    ids = await blocks.take_many(WebhookDelivery, len(rows))
     table = cast(Table, WebhookDelivery.__table__)  # Core, not the ORM: the ingress hot path
     await session.execute(
         insert(table), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]

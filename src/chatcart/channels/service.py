@@ -22,7 +22,7 @@ from chatcart.channels.schemas import (
     RecordedEvent,
 )
 from chatcart.kit import jsonx
-from chatcart.kit.claims import claim_due
+from chatcart.kit.claims import claim_due_rows
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox, random_token
 from chatcart.kit.errors import Conflict, ValidationFailed
@@ -182,6 +182,16 @@ async def account_ref(session: AsyncSession, secrets: SecretBox, account_id: int
     return _ref(secrets, row)
 
 
+async def account_with_ref(
+    session: AsyncSession, secrets: SecretBox, account_id: int
+) -> tuple[ChannelAccountOut, AccountRef]:
+    """The account and its decrypted credentials from one read."""
+    row = await repository.account(session, account_id)
+    if row is None:
+        raise ChannelAccountNotFound(f"no channel account {account_id}")
+    return ChannelAccountOut.model_validate(row), _ref(secrets, row)
+
+
 async def account_states(
     session: AsyncSession, secrets: SecretBox, account_ids: set[int]
 ) -> dict[int, tuple[AccountRef, str]]:
@@ -312,7 +322,14 @@ async def pending_bodies_from(
 async def claim_inbound(
     session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
 ) -> list[int]:
-    return await claim_due(
+    return [row.id for row in await claim_inbound_rows(session, worker_id, batch, lease_seconds)]
+
+
+async def claim_inbound_rows(
+    session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
+) -> list[ClaimedInbound]:
+    """`claim_inbound` and `load_claimed` in one statement."""
+    rows = await claim_due_rows(
         session,
         InboundRow,
         ready_status="pending",
@@ -320,20 +337,22 @@ async def claim_inbound(
         worker_id=worker_id,
         batch=batch,
         lease_seconds=lease_seconds,
+        columns=(InboundRow.workspace_id, InboundRow.channel_account_id, InboundRow.body),
     )
+    return [_claimed(row) for row in rows]
 
 
 async def load_claimed(session: AsyncSession, event_ids: list[int]) -> list[ClaimedInbound]:
-    rows = await repository.inbound_rows(session, event_ids)
-    return [
-        ClaimedInbound(
-            id=row.id,
-            workspace_id=row.workspace_id,
-            channel_account_id=row.channel_account_id,
-            body=row.body.encode("utf-8"),
-        )
-        for row in rows
-    ]
+    return [_claimed(row) for row in await repository.inbound_rows(session, event_ids)]
+
+
+def _claimed(row: Any) -> ClaimedInbound:
+    return ClaimedInbound(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        channel_account_id=row.channel_account_id,
+        body=row.body.encode("utf-8"),
+    )
 
 
 async def take_inbound(session: AsyncSession, event_id: int, worker_id: str) -> bool:

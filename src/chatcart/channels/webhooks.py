@@ -9,6 +9,7 @@ straight from ASGI, ahead of the app's middleware and router.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -54,6 +55,7 @@ class Ingress:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self._accounts: dict[int, _Cached] = {}
+        self._loading: dict[int, asyncio.Future[_Cached]] = {}
         self.committer: GroupCommitter[RawDelivery] = GroupCommitter(self._flush)
 
     async def _flush(self, deliveries: list[RawDelivery]) -> None:
@@ -63,16 +65,26 @@ class Ingress:
 
     async def account(self, account_id: int) -> _Cached:
         """The account with its decrypted secrets, cached briefly (a webhook burst would
-        otherwise read and decrypt it once per request)."""
+        otherwise read and decrypt it once per request). When the entry is due, one read
+        refreshes it: the requests meanwhile keep the entry they have (or, on first use,
+        wait for that one read) instead of each reading the account again."""
         cached = self._accounts.get(account_id)
         if cached is not None and cached.until > time.monotonic():
             return cached
+        loading = self._loading.get(account_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(account_id))
+            self._loading[account_id] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(account_id, None))
+        if cached is not None:
+            return cached
+        return await asyncio.shield(loading)
+
+    async def _load(self, account_id: int) -> _Cached:
         async with self.rt.sessions() as session:
             try:
-                out = await channels.get_account(session, account_id)
-                ref: AccountRef | None = await channels.account_ref(
-                    session, self.rt.secrets, account_id
-                )
+                out, found = await channels.account_with_ref(session, self.rt.secrets, account_id)
+                ref: AccountRef | None = found
                 workspace_id, status = out.workspace_id, out.status
             except ChannelAccountNotFound:
                 ref, workspace_id, status = None, 0, "missing"
@@ -83,6 +95,7 @@ class Ingress:
     def clear(self) -> None:
         """Credentials changed (reconnect): read every account afresh."""
         self._accounts.clear()
+        self._loading.clear()
 
 
 def ingress_of(request: Request) -> Ingress:

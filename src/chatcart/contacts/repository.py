@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -100,18 +100,27 @@ async def identities_by_ids(
     return list((await session.scalars(query)).all())
 
 
-async def known_external_ids(
-    session: AsyncSession, channel_account_id: int, external_ids: set[str]
-) -> set[str]:
-    if not external_ids:
+async def known_senders(
+    session: AsyncSession, senders: set[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Which (account, external id) pairs have an identity, in one query."""
+    if not senders:
         return set()
-    rows = await session.scalars(
-        select(ContactIdentity.external_id).where(
-            ContactIdentity.channel_account_id == channel_account_id,
-            ContactIdentity.external_id.in_(external_ids),
+    by_account: dict[int, list[str]] = {}
+    for account_id, external_id in senders:
+        by_account.setdefault(account_id, []).append(external_id)
+    query = select(ContactIdentity.channel_account_id, ContactIdentity.external_id).where(
+        or_(
+            *(
+                and_(
+                    ContactIdentity.channel_account_id == account_id,
+                    ContactIdentity.external_id.in_(external_ids),
+                )
+                for account_id, external_ids in by_account.items()
+            )
         )
     )
-    return set(rows.all())
+    return {(a, e) for a, e in (await session.execute(query)).all()}
 
 
 async def optin(session: AsyncSession, identity_id: int, topic: str) -> OptinToken | None:
@@ -750,3 +759,27 @@ async def insert_contacts(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     if len(ids) != len(rows):  # pragma: no cover - only if the lock assumption broke
         raise RuntimeError("contact ids of the import batch could not be told apart")
     return ids
+
+
+_IDENTITIES = cast(Table, ContactIdentity.__table__)
+_CONTACTS = cast(Table, Contact.__table__)
+
+
+async def advance_clocks(
+    session: AsyncSession, inbound_at: dict[int, datetime], interaction_at: dict[int, datetime]
+) -> None:
+    """Move identities' last inbound and contacts' last interaction forward (Core, one
+    executemany each); a clock already later in the database is left as it is."""
+    for table, column, values in (
+        (_IDENTITIES, _IDENTITIES.c.last_inbound_at, inbound_at),
+        (_CONTACTS, _CONTACTS.c.last_interaction_at, interaction_at),
+    ):
+        if not values:
+            continue
+        at = bindparam("at", type_=column.type)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"), or_(column.is_(None), column < at))
+            .values({column.name: at})
+        )
+        await session.execute(statement, [{"row_id": k, "at": v} for k, v in values.items()])

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from chatcart.channels.base import OptinRef
 from chatcart.contacts import (
@@ -36,6 +37,7 @@ from chatcart.kit.textnorm import fold, nfc
 from chatcart.models import Contact, ContactIdentity, OptinToken
 
 load_known = known_people.load
+NEW_PERSON_ROWS = (Contact, ContactIdentity)  # the rows a new person adds
 
 
 async def resolve(
@@ -91,7 +93,10 @@ async def resolve(
     if contact_row is None:
         raise NotFound(f"contact {identity.contact_id} vanished")
     if not created:
-        _advance(identity, contact_row, seen_at, opens_window)
+        if known is not None and key in known.read:
+            _advance_held(known, identity, contact_row, seen_at, opens_window)
+        else:
+            _advance(identity, contact_row, seen_at, opens_window)
         if profile and not contact_row.name:
             _fill_from_profile(contact_row, profile)
             await book.refresh_search_text(session, contact_row)
@@ -202,6 +207,35 @@ def _advance(
         contact.last_interaction_at = seen_at
 
 
+def _advance_held(
+    known: KnownPeople,
+    identity: ContactIdentity,
+    contact: Contact,
+    seen_at: datetime,
+    opens_window: bool,
+) -> None:
+    """`_advance` inside a batch: the clocks of people read from the database are kept for
+    `write_clocks` (and set on the objects without marking them changed, so the batch's
+    flush has nothing to do for them)."""
+    if not opens_window:
+        return
+    if not identity.reachable:  # rare: through the unit of work
+        identity.reachable, identity.unreachable_reason = True, None
+    if identity.last_inbound_at is None or seen_at > identity.last_inbound_at:
+        set_committed_value(identity, "last_inbound_at", seen_at)
+        known.inbound_at[identity.id] = seen_at
+    if contact.last_interaction_at is None or seen_at > contact.last_interaction_at:
+        set_committed_value(contact, "last_interaction_at", seen_at)
+        known.interaction_at[contact.id] = seen_at
+
+
+async def write_clocks(session: AsyncSession, known: KnownPeople) -> None:
+    """Write the window clocks a batch moved (one executemany per table; a clock already
+    further on in the database stays)."""
+    await repository.advance_clocks(session, known.inbound_at, known.interaction_at)
+    known.inbound_at, known.interaction_at = {}, {}
+
+
 async def get(session: AsyncSession, workspace_id: int, contact_id: int) -> ContactOut:
     row = await repository.contact(session, workspace_id, contact_id)
     if row is None:
@@ -229,11 +263,12 @@ async def find_identity(
     return IdentityOut.model_validate(row) if row else None
 
 
-async def known_external_ids(
-    session: AsyncSession, channel_account_id: int, external_ids: set[str]
-) -> set[str]:
-    """Which of these senders we already know on this account (their profile is fetched)."""
-    return await repository.known_external_ids(session, channel_account_id, external_ids)
+async def known_senders(
+    session: AsyncSession, senders: set[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Which of these (channel account, platform id) senders we already know (their
+    profile is fetched), in one query for a whole batch."""
+    return await repository.known_senders(session, senders)
 
 
 async def mark_unreachable(session: AsyncSession, identity_id: int, reason: str) -> None:

@@ -2,15 +2,19 @@
 senders (contacts room), their conversations locked with one query, which message ids
 are already stored (redeliveries) and the conversations' flow runs. The published flows
 are read once per batch, and the senders' fields and tags once, when a flow is there to
-read them. New rows get their keys from kit/ids and are written by one flush at the end
-of the batch (engine.apply_many)."""
+read them. New rows get their keys from kit/ids and are written at the end of the batch
+(engine.apply_many): the batch's hot rows with Core executemany statements (its messages;
+the last message of each conversation it read; the senders' window clocks, in contacts),
+everything else by one flush."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from chatcart.contacts import service as contacts
 from chatcart.conversations import repository
@@ -41,6 +45,10 @@ class Batch:
     changed: set[int] = field(default_factory=set)
     # Conversations with order news that policy held back (sent again when the person writes).
     holding: set[int] = field(default_factory=set)
+    # The conversations read from the database (their last message is written with Core).
+    read: set[int] = field(default_factory=set)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # to insert, keys taken
+    touched: dict[int, tuple[datetime, str]] = field(default_factory=dict)
 
     async def facts_of(
         self, session: AsyncSession, contact_id: int
@@ -81,16 +89,50 @@ class Batch:
         self.conversations[identity_id] = conversation
         return conversation, True
 
-    async def new_message(self, session: AsyncSession, message: Message) -> Message | None:
-        """Add a message with its key taken ahead; None if it is already stored."""
-        if message.external_id:
-            key = (message.conversation_id, message.external_id)
+    def new_rows(self) -> tuple[Any, ...]:
+        """The tables new senders add to (their contact, identity and conversation)."""
+        if len(self.people.found) < len(self.people.asked):
+            return (*contacts.NEW_PERSON_ROWS, Conversation)
+        return ()
+
+    async def add_message(self, values: dict[str, Any]) -> int | None:
+        """Keep a message for the batch's insert, with its key taken ahead; None if it is
+        already stored (the same platform id in the same conversation)."""
+        external_id = values.get("external_id")
+        if external_id:
+            key = (values["conversation_id"], external_id)
             if key in self.stored:
                 return None
             self.stored.add(key)
-        message.id = await self.blocks.take(Message)
-        session.add(message)
-        return message
+        values["id"] = id_ = await self.blocks.take(Message)
+        self.messages.append(values)
+        return id_
+
+    def touch(self, conversation: Conversation, at: datetime, preview: str) -> None:
+        """The conversation's last message. One read from the database is written with
+        the others at the end, and its object is set without being marked changed (no
+        flush of it for this); a new one is an INSERT of the flush anyway."""
+        if conversation.id in self.read:
+            set_committed_value(conversation, "last_message_at", at)
+            set_committed_value(conversation, "last_message_preview", preview)
+            self.touched[conversation.id] = (at, preview)
+        else:
+            conversation.last_message_at = at
+            conversation.last_message_preview = preview
+
+    async def write_messages(self, session: AsyncSession) -> None:
+        """Flush (the new conversations the messages point at), then insert the messages
+        kept so far: before anything that points at them (a phone number's source)."""
+        await session.flush()
+        rows, self.messages = self.messages, []
+        await repository.insert_messages(session, rows)
+
+    async def write(self, session: AsyncSession) -> None:
+        """The end of the batch: the flush, the messages, each conversation's last message
+        and the senders' window clocks."""
+        await self.write_messages(session)
+        await repository.touch_many(session, self.touched)
+        await contacts.write_clocks(session, self.people)
 
 
 async def load(session: AsyncSession, blocks: IdBlocks, batch: list[Prepared]) -> Batch:
@@ -111,4 +153,4 @@ async def load(session: AsyncSession, blocks: IdBlocks, batch: list[Prepared]) -
     runs = await flows.load_runs(session, ids)
     await shop.load_chats(session, ids)
     holding = await outbox.conversations_holding(session, ids, RESENT_PURPOSES)
-    return Batch(blocks, people, conversations, runs, stored, holding=holding)
+    return Batch(blocks, people, conversations, runs, stored, holding=holding, read=ids)

@@ -32,7 +32,7 @@ from chatcart.kit.crypto import SecretBox
 from chatcart.kit.effects import Effects
 from chatcart.kit.ids import close_blocks, open_blocks
 from chatcart.kit.textnorm import nfc
-from chatcart.models import Conversation, Message
+from chatcart.models import Conversation, Message, OutboundMessage
 from chatcart.outbox import service as outbox
 from chatcart.shop import service as shop
 from chatcart.shop.schemas import ChatPlace
@@ -104,9 +104,10 @@ async def apply_many(
     outbox.hold_enqueues(session)
     try:
         loaded = await batching.load(session, blocks, applied)
+        await blocks.prefetch(Message, OutboundMessage, *loaded.new_rows())
         for prepared in applied:
             await _run(session, effects, secrets, prepared, cache, loaded)
-        await session.flush()
+        await loaded.write(session)
         await outbox.write_held(session)
     finally:
         outbox.release_held(session)
@@ -162,9 +163,12 @@ async def _conversation(step: _Step, contact: ResolvedContact) -> tuple[Conversa
     return conversation, created
 
 
-def _touch(conversation: Conversation, message: Message) -> None:
-    conversation.last_message_at = message.created_at
-    conversation.last_message_preview = (message.text or _preview(message.content))[:200]
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """A message appended in this run: what the engine reads back of it."""
+
+    id: int
+    text: str
 
 
 def _preview(content: dict[str, Any]) -> str:
@@ -174,38 +178,53 @@ def _preview(content: dict[str, Any]) -> str:
 
 async def _append(
     step: _Step, conversation: Conversation, *, direction: str, sender: str, content: MessageContent
-) -> Message | None:
+) -> _Said | None:
     """Append a message once: a redelivered event finds its message already there."""
     event = step.event
     external_id = event.external_id if direction == "in" or sender == "agent" else None
-    if (
-        step.batch is None
-        and external_id
-        and await repository.message_by_external(step.session, conversation.id, external_id)
-    ):
-        return None
     stored = content.model_dump(exclude_defaults=True)
     if event.payload and direction == "in":
         stored["payload"] = event.payload
-    message = Message(
-        workspace_id=step.workspace_id,
-        conversation_id=conversation.id,
-        direction=direction,
-        sender=sender,
-        external_id=external_id,
-        text=content.text,
-        content=stored,
-        created_at=event.timestamp if direction == "in" else utcnow(),
-    )
+    created_at = event.timestamp if direction == "in" else utcnow()
+    preview = (content.text or _preview(stored))[:200]
     if step.batch is not None:
-        if await step.batch.new_message(step.session, message) is None:
+        message_id = await step.batch.add_message(
+            {
+                "workspace_id": step.workspace_id,
+                "conversation_id": conversation.id,
+                "direction": direction,
+                "sender": sender,
+                "external_id": external_id,
+                "text": content.text,
+                "content": stored,
+                "created_at": created_at,
+            }
+        )
+        if message_id is None:
             return None
+        step.batch.touch(conversation, created_at, preview)
     else:
+        if external_id and await repository.message_by_external(
+            step.session, conversation.id, external_id
+        ):
+            return None
+        message = Message(
+            workspace_id=step.workspace_id,
+            conversation_id=conversation.id,
+            direction=direction,
+            sender=sender,
+            external_id=external_id,
+            text=content.text,
+            content=stored,
+            created_at=created_at,
+        )
         step.session.add(message)
         await step.session.flush()
-    _touch(conversation, message)
-    step.announce({"type": "message", "conversation_id": conversation.id, "message_id": message.id})
-    return message
+        message_id = message.id
+        conversation.last_message_at = created_at
+        conversation.last_message_preview = preview
+    step.announce({"type": "message", "conversation_id": conversation.id, "message_id": message_id})
+    return _Said(message_id, content.text)
 
 
 async def _person_writes(step: _Step) -> None:
@@ -226,16 +245,16 @@ async def _person_writes(step: _Step) -> None:
     await _bot_answers(step, contact, conversation, text=content.text, first=created)
 
 
-async def _pick_points(step: _Step, contact: ResolvedContact, message: Message) -> None:
+async def _pick_points(step: _Step, contact: ResolvedContact, message: _Said) -> None:
     """Phone numbers and emails the person wrote ("sdt em 0912.345.678") join the contact,
     with where and when they were seen."""
     workspace = await _workspace(step)
     points = find_points(message.text, workspace.default_region)
     if points:
         if step.batch is not None:
-            # The point names the message, which a batch writes only at its end: the unit
-            # of work does not order the two tables (no relationship), so write it first.
-            await step.session.flush()
+            # The point names the message, which a batch writes only at its end: write
+            # the messages so far first.
+            await step.batch.write_messages(step.session)
         await contacts.add_points(
             step.session,
             step.workspace_id,

@@ -259,26 +259,31 @@ async def _send(
     purpose: str = "reply",
 ) -> None:
     conversation = where.conversation
-    message = Message(
-        workspace_id=where.workspace_id,
-        conversation_id=conversation.id,
-        direction="out",
-        sender="bot",
-        text=content.text,
-        content=content.model_dump(exclude_defaults=True),
-        created_at=utcnow(),
-    )
-    if where.batch is not None:
-        await where.batch.new_message(session, message)  # written by the batch's flush
+    values: dict[str, Any] = {
+        "workspace_id": where.workspace_id,
+        "conversation_id": conversation.id,
+        "direction": "out",
+        "sender": "bot",
+        "external_id": None,
+        "text": content.text,
+        "content": content.model_dump(exclude_defaults=True),
+        "created_at": utcnow(),
+    }
+    preview = (content.text or "[card]")[:200]
+    if where.batch is not None:  # written with the batch's messages
+        message_id = await where.batch.add_message(values)
+        where.batch.touch(conversation, values["created_at"], preview)
     else:
+        message = Message(**values)
         session.add(message)
         await session.flush()
-    conversation.last_message_at = message.created_at
-    conversation.last_message_preview = (content.text or "[card]")[:200]
+        message_id = message.id
+        conversation.last_message_at = values["created_at"]
+        conversation.last_message_preview = preview
     _announce(
         effects,
         where,
-        {"type": "message", "conversation_id": conversation.id, "message_id": message.id},
+        {"type": "message", "conversation_id": conversation.id, "message_id": message_id},
     )
     await outbox.enqueue(
         session,
@@ -288,7 +293,7 @@ async def _send(
         identity_id=conversation.identity_id,
         contact_id=conversation.contact_id,
         conversation_id=conversation.id,
-        message_id=message.id,
+        message_id=message_id,
         idempotency_key=key,
         content=content,
         purpose=purpose,

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import Row, Select, select
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Select, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -157,3 +160,29 @@ async def conversations_of_contact(
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     )
     return list((await session.execute(query)).all())
+
+
+# Core tables for a claimed batch's writes (no ORM unit of work for its hot rows).
+MESSAGES = cast(Table, Message.__table__)
+CONVERSATIONS = cast(Table, Conversation.__table__)
+
+
+async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Messages with their keys taken ahead, one executemany."""
+    if rows:
+        await session.execute(insert(MESSAGES), rows)
+
+
+async def touch_many(session: AsyncSession, touched: dict[int, tuple[datetime, str]]) -> None:
+    """Each conversation's last message time and preview, one executemany."""
+    if not touched:
+        return
+    statement = (
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == bindparam("row_id"))
+        .values(last_message_at=bindparam("at"), last_message_preview=bindparam("preview"))
+    )
+    await session.execute(
+        statement,
+        [{"row_id": id_, "at": at, "preview": preview} for id_, (at, preview) in touched.items()],
+    )

@@ -54,6 +54,29 @@ class IdBlocks:
             free.extend(sorted(rows.all(), reverse=True))
         return int(free.pop())
 
+    async def prefetch(self, *models: Any) -> None:
+        """SQLite: read the highest key of several tables with one statement (a batch
+        knows which tables it will add to); PostgreSQL: nothing to do ahead."""
+        if not self._sqlite:
+            return
+        tables = [m.__table__ for m in models if m.__table__.name not in self._last]
+        if not tables:
+            return
+        query = select(*(select(func.max(t.c.id)).scalar_subquery() for t in tables))
+        row = (await self._session.execute(query)).one()
+        for table, found in zip(tables, row, strict=True):
+            self._last[table.name] = int(found or 0)
+
+    async def take_many(self, model: Any, count: int) -> list[int]:
+        """`count` fresh keys for rows of `model`, in increasing order."""
+        if count <= 0:
+            return []
+        if self._sqlite:
+            first = await self.take(model)
+            self._last[model.__table__.name] = first + count - 1
+            return list(range(first, first + count))
+        return [await self.take(model) for _ in range(count)]
+
 
 _KEY = "chatcart.id_blocks"
 

@@ -66,6 +66,25 @@ class RateLimiter:
             await asyncio.sleep(pause)
         return False
 
+    async def acquire_up_to(
+        self, limit: str, count: int, *keys: str, max_wait: float = 30.0
+    ) -> int:
+        """Take up to `count` tokens with one hit (a batch's sends through one account: one
+        round trip to Redis, not one per send), waiting for at least one; returns how many
+        were taken (0 if none came within max_wait seconds)."""
+        deadline = time.monotonic() + max_wait
+        item = self._item(limit)
+        while count > 0:
+            stats = await self._limiter.get_window_stats(item, *keys)
+            take = min(count, stats.remaining)
+            if take > 0 and await self._limiter.hit(item, *keys, cost=take):
+                return take
+            pause = max(0.001, min(stats.reset_time - time.time(), 0.25))
+            if time.monotonic() + pause > deadline:
+                return 0
+            await asyncio.sleep(pause)
+        return 0
+
     async def close(self) -> None:
         self._closed = True
         # limits has no close of its own; its redis-py client is held by the bridge.

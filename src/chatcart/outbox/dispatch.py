@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,9 +42,8 @@ from chatcart.kit.effects import Effects
 from chatcart.kit.errors import NotFound
 from chatcart.kit.pubsub import Bus
 from chatcart.kit.ratelimit import RateLimiter
-from chatcart.models import OutboundMessage
 from chatcart.outbox import service
-from chatcart.outbox.schemas import SendJob
+from chatcart.outbox.schemas import SendJob, SendOutcome
 from chatcart.policy import service as policy
 from chatcart.policy.schemas import Decision, PolicyRequest, Purpose
 
@@ -63,6 +63,7 @@ class _Outcome:
     result: SendResult | SendError | None = None  # None: not sent (blocked or deferred)
     decision: Decision | None = None
     defer_until: datetime | None = None
+    rate: str | None = None  # checked and ready to go: the send rate it needs a token of
 
 
 @dataclass
@@ -81,12 +82,13 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         async with transaction(self.sessions) as session:
-            ids = await service.claim(session, self.worker_id, self.batch, self.lease_seconds)
-            jobs = await self._jobs(session, ids)
-        if not jobs:
-            return len(ids)
-        await self._send_and_record(jobs)
-        return len(ids)
+            rows = await service.claim_sends(
+                session, self.worker_id, self.batch, self.lease_seconds
+            )
+            jobs = await self._jobs_of(session, rows)
+        if jobs:
+            await self._send_and_record(jobs)
+        return len(rows)
 
     async def dispatch(self, outbound_id: int) -> None:
         """Send one message now (tests, and a future "send now" button)."""
@@ -99,21 +101,35 @@ class Dispatcher:
         threads: dict[tuple[int, str], list[SendJob]] = defaultdict(list)
         for job in jobs:
             threads[(job.account.id, job.recipient_id)].append(job)
+        checked = {job.outbound_id: self._check(job) for job in jobs}
+        tokens = await self._tokens(list(checked.values()))
         courtesy = len(jobs) < _COURTESY_BELOW
         outcomes = await asyncio.gather(
-            *(self._thread(queue, courtesy=courtesy) for queue in threads.values())
+            *(self._thread(queue, checked, tokens, courtesy) for queue in threads.values())
         )
+        done = [o for thread in outcomes for o in thread]
         effects = Effects()
         async with transaction(self.sessions) as session:
-            rows = await service.lock_many(session, [job.outbound_id for job in jobs])
-            for outcome in (o for thread in outcomes for o in thread):
-                await self._record(session, effects, outcome, rows)
+            statuses = await service.record_outcomes(
+                session,
+                effects,
+                [_recorded(outcome, self._paused) for outcome in done],
+                worker_id=self.worker_id,
+                max_attempts=self.max_attempts,
+            )
+            for outcome in done:
+                if outcome.job.outbound_id in statuses and outcome.result is not None:
+                    await self._after(session, effects, outcome.job, outcome.result)
         await effects.flush(self.bus)
 
     async def _jobs(self, session: AsyncSession, outbound_ids: list[int]) -> list[SendJob]:
         """The claimed rows still ours, as jobs: rows, accounts and identities are read
         with one query each for the whole batch."""
-        rows = await service.take_many(session, outbound_ids, self.worker_id)
+        return await self._jobs_of(
+            session, await service.claimed_sends(session, outbound_ids, self.worker_id)
+        )
+
+    async def _jobs_of(self, session: AsyncSession, rows: list[Any]) -> list[SendJob]:
         if not rows:
             return []
         accounts = await channels.account_states(
@@ -133,7 +149,7 @@ class Dispatcher:
     async def _job(
         self,
         session: AsyncSession,
-        row: OutboundMessage,
+        row: Any,
         account: AccountRef,
         account_status: str,
         identities: dict[int, IdentityOut],
@@ -169,12 +185,33 @@ class Dispatcher:
             content=MessageContent.model_validate(row.content),
         )
 
-    async def _thread(self, jobs: list[SendJob], *, courtesy: bool = True) -> list[_Outcome]:
+    async def _tokens(self, checked: list[_Outcome]) -> dict[tuple[int, str], int]:
+        """Send tokens for the batch: per account and rate, as many as it has sends ready
+        to go, taken at once (one round trip to the limiter each, not one per send),
+        waiting up to 5 s for the first; sends left without one wait a second."""
+        wanted = Counter((o.job.account.id, o.rate) for o in checked if o.rate is not None)
+
+        async def one(account_id: int, rate: str, count: int) -> tuple[tuple[int, str], int]:
+            taken = await self.limiter.acquire_up_to(
+                rate, count, "send", str(account_id), max_wait=5
+            )
+            return (account_id, rate), taken
+
+        found = await asyncio.gather(*(one(a, r, n) for (a, r), n in wanted.items()))
+        return dict(found)
+
+    async def _thread(
+        self,
+        jobs: list[SendJob],
+        checked: dict[int, _Outcome],
+        tokens: dict[tuple[int, str], int],
+        courtesy: bool,
+    ) -> list[_Outcome]:
         """One person's messages, in order; after a failure the rest wait their turn. Bot
         replies go out between "seen + typing" and "typing off", as a person would answer
         (with `courtesy`, i.e. when no backlog is waiting)."""
         outcomes: list[_Outcome] = []
-        typing = self._typing_for(jobs) if courtesy else None
+        typing = self._typing_for(jobs, checked) if courtesy else None
         if typing is not None:
             await self._sender_actions(typing, "mark_seen", "typing_on")
         for job in jobs:
@@ -183,26 +220,28 @@ class Dispatcher:
                 after = _next_try(outcomes[-1]) + timedelta(milliseconds=1)
                 outcomes.append(_Outcome(job, utcnow(), defer_until=after))
                 continue
-            outcomes.append(await self._send(job))
+            outcome = checked[job.outbound_id]
+            if outcome.rate is not None:
+                outcome = await self._send(outcome, tokens)
+            outcomes.append(outcome)
         if typing is not None:
             await self._sender_actions(typing, "typing_off")
         return outcomes
 
-    def _typing_for(self, jobs: list[SendJob]) -> SendJob | None:
+    def _typing_for(self, jobs: list[SendJob], checked: dict[int, _Outcome]) -> SendJob | None:
         """The bot reply that sender actions may go with: on a channel that has them, to a
         person who can be reached, inside the window (policy says a standard message)."""
         job = next((j for j in jobs if j.purpose == "reply" and j.written_by == "bot"), None)
-        if job is None or job.recipient_kind != "id" or not job.reachable:
+        if job is None or job.recipient_kind != "id":
             return None
         adapter = self.adapters.get(job.account.kind)
         if adapter is None or not adapter.capabilities.sender_actions:
             return None
-        if job.account_status == "reauth_required" or self._paused.get(job.account.id, 0.0) > (
-            time.monotonic()
-        ):
+        outcome = checked[job.outbound_id]  # ready to go: reachable, not paused, allowed
+        decision = outcome.decision
+        if outcome.rate is None or decision is None:
             return None
-        decision = self._decide(job)
-        return job if decision.allowed and decision.tag is None else None
+        return job if decision.tag is None else None
 
     async def _sender_actions(self, job: SendJob, *actions: SenderAction) -> None:
         """Courtesy, not messages: each takes a send token only while the Page has plenty to
@@ -241,7 +280,10 @@ class Dispatcher:
             )
         )
 
-    async def _send(self, job: SendJob) -> _Outcome:
+    def _check(self, job: SendJob) -> _Outcome:
+        """What is known before any network call: the Page paused or waiting for a
+        reconnect, the person unreachable, policy's decision, the adapter, the send rate.
+        An outcome with `rate` set is ready to go."""
         now = utcnow()
         outcome = _Outcome(job, now)
         paused = self._paused.get(job.account.id, 0.0) - time.monotonic()
@@ -262,17 +304,31 @@ class Dispatcher:
         decision = outcome.decision = self._decide(job)
         if not decision.allowed:
             return outcome
-        adapter = self.adapters.get(job.account.kind)
-        if adapter is None:
+        if job.account.kind not in self.adapters:
             outcome.result = SendError("failed", "no_adapter", f"no adapter for {job.account.kind}")
             return outcome
         media = bool(job.content.attachments) and any(
             a.kind in {"audio", "video"} for a in job.content.attachments
         )
-        rate = policy.send_rate(job.account.kind, media, purpose=_purpose(job.purpose))
-        if not await self.limiter.acquire(rate.limit, "send", str(job.account.id), max_wait=5):
-            outcome.defer_until = utcnow() + timedelta(seconds=1)
-            return outcome
+        outcome.rate = policy.send_rate(
+            job.account.kind, media, purpose=_purpose(job.purpose)
+        ).limit
+        return outcome
+
+    async def _send(self, outcome: _Outcome, tokens: dict[tuple[int, str], int]) -> _Outcome:
+        """A checked send: a token of the batch's, then the adapter."""
+        job, decision, rate = outcome.job, outcome.decision, outcome.rate
+        assert decision is not None
+        assert rate is not None
+        now = utcnow()
+        paused = self._paused.get(job.account.id, 0.0) - time.monotonic()
+        if paused > 0:  # throttled by the platform during this batch
+            return _Outcome(job, now, defer_until=now + timedelta(seconds=paused))
+        key = (job.account.id, rate)
+        if tokens.get(key, 0) <= 0:
+            return _Outcome(job, now, defer_until=now + timedelta(seconds=1))
+        tokens[key] -= 1
+        adapter = self.adapters[job.account.kind]
         envelope = OutboundEnvelope(
             idempotency_key=job.idempotency_key,
             recipient_id=job.recipient_id,
@@ -296,44 +352,11 @@ class Dispatcher:
             outcome.result = SendError("retry", type(exc).__name__, str(exc) or repr(exc))
         return outcome
 
-    async def _record(
-        self, session: AsyncSession, effects: Effects, outcome: _Outcome, rows: service.Locked
+    async def _after(
+        self, session: AsyncSession, effects: Effects, job: SendJob, result: SendResult | SendError
     ) -> None:
-        job = outcome.job
-        if outcome.defer_until is not None:
-            await service.defer(
-                session, outbound_id=job.outbound_id, worker_id=self.worker_id,
-                until=outcome.defer_until, rows=rows,
-            )  # fmt: skip
-            return
-        if outcome.result is None:
-            decision = outcome.decision
-            assert decision is not None
-            await service.block(
-                session,
-                effects,
-                outbound_id=job.outbound_id,
-                worker_id=self.worker_id,
-                rule=decision.rule,
-                reason=decision.reason,
-                rows=rows,
-            )
-            return
-        result = outcome.result
-        if isinstance(result, SendError) and result.outcome == "retry":
-            result.retry_after = result.retry_after or _pause_left(self._paused, job.account)
-        status = await service.record(
-            session,
-            effects,
-            outbound_id=job.outbound_id,
-            worker_id=self.worker_id,
-            started_at=outcome.started,
-            result=result,
-            max_attempts=self.max_attempts,
-            rows=rows,
-        )
-        if status is None:
-            return
+        """What a recorded send result means beyond its row: an unreachable person, a
+        token to reconnect, a private reply used up."""
         if isinstance(result, SendError):
             await self._consequences(session, effects, job, result)
         elif job.recipient_kind == "comment_id":
@@ -357,6 +380,25 @@ class Dispatcher:
                 f"workspace:{job.workspace_id}",
                 {"type": "channel_status", "channel_account_id": job.account.id},
             )
+
+
+def _recorded(outcome: _Outcome, paused: dict[int, float]) -> SendOutcome:
+    """The dispatcher's outcome as the outbox records it."""
+    blocked = None
+    if outcome.defer_until is None and outcome.result is None:
+        decision = outcome.decision
+        assert decision is not None
+        blocked = (decision.rule, decision.reason)
+    result = outcome.result
+    if isinstance(result, SendError) and result.outcome == "retry":
+        result.retry_after = result.retry_after or _pause_left(paused, outcome.job.account)
+    return SendOutcome(
+        outbound_id=outcome.job.outbound_id,
+        started_at=outcome.started,
+        result=result,
+        defer_until=outcome.defer_until,
+        blocked=blocked,
+    )
 
 
 def _next_try(outcome: _Outcome) -> datetime:

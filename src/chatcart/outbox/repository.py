@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert as insert_plain
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatcart.kit.claims import claim_due_rows
 from chatcart.models import DeliveryAttempt, OutboundMessage
+
+AnyRow = Row[*tuple[Any, ...]]
+
+# Core tables for the dispatcher's hot path: rows as tuples, no ORM identity map.
+OUTBOUND = cast(Table, OutboundMessage.__table__)
+ATTEMPTS = cast(Table, DeliveryAttempt.__table__)
 
 
 async def by_key(session: AsyncSession, idempotency_key: str) -> OutboundMessage | None:
@@ -20,9 +26,9 @@ async def by_key(session: AsyncSession, idempotency_key: str) -> OutboundMessage
 
 async def insert_once(session: AsyncSession, values: dict[str, Any]) -> int | None:
     """Insert one outbound row in one statement; None when its idempotency key is taken."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    insert_ = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = (
-        insert(OutboundMessage)
+        insert_(OutboundMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(OutboundMessage.id)
@@ -97,9 +103,9 @@ async def insert_many_once(session: AsyncSession, rows: list[dict[str, Any]]) ->
     are left alone. Returns {idempotency_key: id} of the rows inserted now."""
     if not rows:
         return {}
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    insert_ = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = (
-        insert(OutboundMessage)
+        insert_(OutboundMessage)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(OutboundMessage.idempotency_key, OutboundMessage.id)
     )
@@ -138,8 +144,103 @@ async def update_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None
 
 
 async def insert_attempts(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Attempt rows, one executemany (Core: no keys read back, unlike an ORM flush that
+    inserts them one at a time)."""
     if rows:
-        await session.execute(insert_plain(DeliveryAttempt), rows)
+        await session.execute(insert(ATTEMPTS), rows)
+
+
+_SEND_COLUMNS = (
+    OUTBOUND.c.id,
+    OUTBOUND.c.workspace_id,
+    OUTBOUND.c.channel_account_id,
+    OUTBOUND.c.conversation_id,
+    OUTBOUND.c.identity_id,
+    OUTBOUND.c.message_id,
+    OUTBOUND.c.recipient_kind,
+    OUTBOUND.c.recipient_external_id,
+    OUTBOUND.c.written_by,
+    OUTBOUND.c.idempotency_key,
+    OUTBOUND.c.purpose,
+    OUTBOUND.c.content,
+    OUTBOUND.c.attempts,
+)
+
+
+async def claimed_sends(
+    session: AsyncSession, outbound_ids: list[int], worker_id: str
+) -> list[AnyRow]:
+    """The rows of a claim still ours (queued, claimed by this worker), with what a send
+    needs, locked, in one query; in the order of `outbound_ids`."""
+    if not outbound_ids:
+        return []
+    query = (
+        select(*_SEND_COLUMNS)
+        .where(
+            OUTBOUND.c.id.in_(outbound_ids),
+            OUTBOUND.c.status == "queued",
+            OUTBOUND.c.claimed_by == worker_id,
+        )
+        .with_for_update()
+    )
+    rows = {row.id: row for row in (await session.execute(query)).all()}
+    return [rows[i] for i in outbound_ids if i in rows]
+
+
+async def claim_sends(
+    session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
+) -> list[AnyRow]:
+    """Claim the due rows and read what their sends need, in one statement."""
+    return await claim_due_rows(
+        session,
+        OutboundMessage,
+        ready_status="queued",
+        due_column=OutboundMessage.next_attempt_at,
+        worker_id=worker_id,
+        batch=batch,
+        lease_seconds=lease_seconds,
+        columns=_SEND_COLUMNS[1:],  # the id comes first anyway
+    )
+
+
+async def claim_states(session: AsyncSession, outbound_ids: list[int]) -> dict[int, AnyRow]:
+    """Status, claim and attempts (and where to announce) of many rows, locked, in one
+    query: what recording their send results checks and moves on."""
+    if not outbound_ids:
+        return {}
+    query = (
+        select(
+            OUTBOUND.c.id,
+            OUTBOUND.c.status,
+            OUTBOUND.c.claimed_by,
+            OUTBOUND.c.attempts,
+            OUTBOUND.c.workspace_id,
+            OUTBOUND.c.conversation_id,
+            OUTBOUND.c.message_id,
+        )
+        .where(OUTBOUND.c.id.in_(outbound_ids))
+        .with_for_update()
+    )
+    return {row.id: row for row in (await session.execute(query)).all()}
+
+
+async def update_by_id(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Update rows by primary key (each dict: "id" and the new values), Core: one
+    executemany per set of columns. Returns the statements run."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
+    for columns, group in groups.items():
+        statement = (
+            update(OUTBOUND)
+            .where(OUTBOUND.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}") for name in columns})
+        )
+        params = [
+            {"row_id": row["id"], **{f"new_{name}": row[name] for name in columns}} for row in group
+        ]
+        await session.execute(statement, params)
+    return len(groups)
 
 
 async def by_keys(session: AsyncSession, keys: list[str]) -> dict[str, OutboundMessage]:

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel
-
-from chatcart.channels.base import AccountRef, MessageContent
+from chatcart.channels.base import AccountRef, MessageContent, SendError, SendResult
 
 
-class SendJob(BaseModel):
-    """Everything one send needs, read before the network call (no transaction held)."""
+@dataclass(slots=True)
+class SendJob:
+    """Everything one send needs, read before the network call (no transaction held).
+    A plain dataclass: built from rows the dispatcher just read, nothing to validate."""
 
     outbound_id: int
     workspace_id: int
@@ -24,6 +25,19 @@ class SendJob(BaseModel):
     recipient_kind: str  # id | comment_id | notification_messages_token
     reachable: bool
     last_inbound_at: datetime | None
+    content: MessageContent
     comment_created_at: datetime | None = None
     private_replies_sent: int = 0
-    content: MessageContent
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What became of one claimed send, for `service.record_outcomes`: sent or an error
+    (`result`), not tried now (`defer_until`: not an attempt), or refused by policy
+    (`blocked`: the rule and the reason)."""
+
+    outbound_id: int
+    started_at: datetime
+    result: SendResult | SendError | None = None
+    defer_until: datetime | None = None
+    blocked: tuple[str, str] | None = None

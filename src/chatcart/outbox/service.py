@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import MessageContent, SendError, SendResult
-from chatcart.kit.claims import claim_due
 from chatcart.kit.clock import utcnow
 from chatcart.kit.effects import Effects
 from chatcart.kit.ids import blocks_of
-from chatcart.models import DeliveryAttempt, OutboundMessage
+from chatcart.models import OutboundMessage
 from chatcart.outbox import repository
+from chatcart.outbox.schemas import SendOutcome
 
 
 async def enqueue(
@@ -102,151 +102,136 @@ def release_held(session: AsyncSession) -> None:
     session.info.pop(_HELD, None)
 
 
-async def claim(session: AsyncSession, worker_id: str, batch: int, lease_seconds: int) -> list[int]:
-    return await claim_due(
-        session,
-        OutboundMessage,
-        ready_status="queued",
-        due_column=OutboundMessage.next_attempt_at,
-        worker_id=worker_id,
-        batch=batch,
-        lease_seconds=lease_seconds,
-    )
+async def claim_sends(
+    session: AsyncSession, worker_id: str, batch: int, lease_seconds: int
+) -> list[Any]:
+    """`claim` and `claimed_sends` in one statement: the rows claimed now, in due order."""
+    return await repository.claim_sends(session, worker_id, batch, lease_seconds)
 
 
-async def take(session: AsyncSession, outbound_id: int, worker_id: str) -> OutboundMessage | None:
-    row = await repository.locked(session, outbound_id)
-    if row is None or row.status != "queued" or row.claimed_by != worker_id:
-        return None
-    return row
-
-
-Locked = dict[int, OutboundMessage]
-
-
-async def lock_many(session: AsyncSession, outbound_ids: list[int]) -> Locked:
-    """Lock a batch of rows with one query; hand the result to take_many / record / defer /
-    block so each does not read its row again."""
-    return await repository.locked_many(session, outbound_ids)
-
-
-async def take_many(
+async def claimed_sends(
     session: AsyncSession, outbound_ids: list[int], worker_id: str
-) -> list[OutboundMessage]:
-    """`take` for a batch, in one query; the rows still ours, in the order given."""
-    rows = await repository.locked_many(session, outbound_ids)
-    return [
-        row
-        for i in outbound_ids
-        if (row := rows.get(i)) is not None
-        and row.status == "queued"
-        and row.claimed_by == worker_id
-    ]
-
-
-async def _locked(
-    session: AsyncSession, outbound_id: int, rows: Locked | None
-) -> OutboundMessage | None:
-    if rows is not None and outbound_id in rows:
-        return rows[outbound_id]
-    return await repository.locked(session, outbound_id)
-
-
-async def defer(
-    session: AsyncSession,
-    *,
-    outbound_id: int,
-    worker_id: str,
-    until: datetime,
-    rows: Locked | None = None,
-) -> None:
-    """Not sent now and not an attempt (the Page is throttled or needs reconnecting)."""
-    row = await _locked(session, outbound_id, rows)
-    if row is None or row.claimed_by != worker_id or row.status != "queued":
-        return
-    row.next_attempt_at = until
-    row.claimed_by = row.claimed_until = None
+) -> list[Any]:
+    """The claimed rows still ours (queued, claimed by `worker_id`), locked, in the order
+    given, with what a send needs (id, account, identity, recipient, key, purpose, content,
+    attempts...): one query for the batch."""
+    return await repository.claimed_sends(session, outbound_ids, worker_id)
 
 
 def backoff(attempt: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=retry_after if retry_after else min(600, 2 ** max(0, attempt)))
 
 
-async def record(
+async def record_outcomes(
     session: AsyncSession,
     effects: Effects,
+    outcomes: list[SendOutcome],
     *,
-    outbound_id: int,
     worker_id: str,
-    started_at: datetime,
-    result: SendResult | SendError,
     max_attempts: int,
-    rows: Locked | None = None,
-) -> str | None:
-    """Write the attempt and move the status machine; returns the new status (None if the
-    claim was lost meanwhile and another worker owns the row)."""
-    row = await _locked(session, outbound_id, rows)
-    if row is None or row.claimed_by != worker_id or row.status != "queued":
-        return None
-    row.attempts += 1
-    attempt = DeliveryAttempt(
-        outbound_message_id=row.id, number=row.attempts, started_at=started_at, finished_at=utcnow()
-    )
-    if isinstance(result, SendResult):
-        attempt.outcome = "sent"
-        attempt.response = result.response
-        row.status = "sent"
-        row.external_id = result.external_id
-        row.sent_at = utcnow()
-        row.error_code = row.error_message = None
-    else:
-        # A refused token waits for the seller to reconnect, however long that takes.
-        retry = result.outcome == "reauth" or (
-            result.outcome == "retry" and row.attempts < max_attempts
-        )
-        attempt.outcome = "retry" if retry else "failed"
-        attempt.error_code, attempt.error_message = result.code, result.message
-        attempt.response = result.response or None
-        row.error_code, row.error_message = result.code, result.message
-        if retry:
-            row.next_attempt_at = utcnow() + backoff(row.attempts, result.retry_after)
+) -> dict[int, str]:
+    """Record a batch of send results and move each row's status machine, set-based: one
+    locking read, one executemany of updates per kind of outcome, one of attempt rows.
+
+    A result is an attempt (sent; or an error: retried after a back-off while attempts
+    remain, a refused token waiting for a reconnect however long; else failed). A deferred
+    send is no attempt: it is released until `defer_until`. A send policy refused fails
+    with the rule (`policy:<rule>`). Rows no longer ours (another worker claimed them after
+    our claim expired) are left alone. Returns {outbound id: new status} of the rows
+    recorded."""
+    current = await repository.claim_states(session, [o.outbound_id for o in outcomes])
+    now = utcnow()
+    updates: list[dict[str, Any]] = []
+    attempts: list[dict[str, Any]] = []
+    statuses: dict[int, str] = {}
+    for outcome in outcomes:
+        row = current.get(outcome.outbound_id)
+        if row is None or row.claimed_by != worker_id or row.status != "queued":
+            continue
+        values: dict[str, Any] = {"id": row.id, "claimed_by": None, "claimed_until": None}
+        status = "queued"
+        result = outcome.result
+        if outcome.defer_until is not None:
+            values["next_attempt_at"] = outcome.defer_until
+            updates.append(values)
+            statuses[row.id] = status
+            continue
+        if result is None:
+            rule, reason = outcome.blocked or ("unknown", "")
+            status = "failed"
+            values |= {"status": status, "error_code": f"policy:{rule}", "error_message": reason}
         else:
-            row.status = "failed"
-    row.claimed_by = row.claimed_until = None
-    session.add(attempt)
-    _announce(effects, row)
-    return row.status
+            number = row.attempts + 1
+            attempt: dict[str, Any] = {
+                "outbound_message_id": row.id,
+                "number": number,
+                "started_at": outcome.started_at,
+                "finished_at": now,
+            }
+            values["attempts"] = number
+            if isinstance(result, SendResult):
+                status = "sent"
+                row_values, attempt_values = _sent(result, now)
+                values |= row_values
+                attempt |= attempt_values
+            else:
+                # A refused token waits for the seller to reconnect, however long that takes.
+                retry = result.outcome == "reauth" or (
+                    result.outcome == "retry" and number < max_attempts
+                )
+                values |= {"error_code": result.code, "error_message": result.message}
+                if retry:
+                    values["next_attempt_at"] = now + backoff(number, result.retry_after)
+                else:
+                    status = "failed"
+                    values["status"] = status
+                attempt |= {
+                    "outcome": "retry" if retry else "failed",
+                    "response": result.response or None,
+                    "error_code": result.code,
+                    "error_message": result.message,
+                }
+            attempts.append(attempt)
+        updates.append(values)
+        statuses[row.id] = status
+        _announce(effects, row.workspace_id, row.conversation_id, row.message_id, status)
+    await repository.update_by_id(session, updates)
+    await repository.insert_attempts(session, attempts)
+    return statuses
 
 
-async def block(
-    session: AsyncSession,
+def _sent(result: SendResult, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A send that went out: the row's new values, and its attempt's."""
+    row = {
+        "status": "sent",
+        "external_id": result.external_id,
+        "sent_at": now,
+        "error_code": None,
+        "error_message": None,
+    }
+    attempt = {
+        "outcome": "sent",
+        "response": result.response,
+        "error_code": None,
+        "error_message": None,
+    }
+    return row, attempt
+
+
+def _announce(
     effects: Effects,
-    *,
-    outbound_id: int,
-    worker_id: str,
-    rule: str,
-    reason: str,
-    rows: Locked | None = None,
+    workspace_id: int,
+    conversation_id: int | None,
+    message_id: int | None,
+    status: str,
 ) -> None:
-    """Policy said no: the message is not sent, and the rule that stopped it is kept."""
-    row = await _locked(session, outbound_id, rows)
-    if row is None or row.claimed_by != worker_id or row.status != "queued":
-        return
-    row.status = "failed"
-    row.error_code = f"policy:{rule}"
-    row.error_message = reason
-    row.claimed_by = row.claimed_until = None
-    _announce(effects, row)
-
-
-def _announce(effects: Effects, row: OutboundMessage) -> None:
     data: dict[str, Any] = {
         "type": "message_status",
-        "conversation_id": row.conversation_id,
-        "message_id": row.message_id,
-        "status": row.status,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "status": status,
     }
-    effects.publish(f"workspace:{row.workspace_id}", data)
+    effects.publish(f"workspace:{workspace_id}", data)
 
 
 _RANK = {"sent": 0, "delivered": 1, "read": 2}
@@ -278,7 +263,7 @@ async def apply_receipt(
             row.delivered_at = row.delivered_at or row.read_at
         else:
             row.delivered_at = watermark or utcnow()
-        _announce(effects, row)
+        _announce(effects, row.workspace_id, row.conversation_id, row.message_id, row.status)
         moved += 1
     return moved
 
@@ -367,23 +352,9 @@ async def finish_direct(
         }
         if isinstance(result, SendResult):
             status = "sent"
-            updates.append(
-                {
-                    "id": outcome.outbound_id,
-                    "status": status,
-                    "attempts": number,
-                    "external_id": result.external_id,
-                    "sent_at": now,
-                    "error_code": None,
-                    "error_message": None,
-                }
-            )
-            attempt |= {
-                "outcome": "sent",
-                "response": result.response,
-                "error_code": None,
-                "error_message": None,
-            }
+            row_values, attempt_values = _sent(result, now)
+            updates.append({"id": outcome.outbound_id, "attempts": number, **row_values})
+            attempt |= attempt_values
         else:
             status = "failed" if outcome.final else "held"
             updates.append(

@@ -133,10 +133,9 @@ class Worker:
         fails, apply one by one so a single bad event cannot hold back the others."""
         settings = self.rt.settings
         async with transaction(self.rt.sessions) as session:
-            ids = await channels.claim_inbound(
+            claimed = await channels.claim_inbound_rows(
                 session, self.id, settings.worker_batch_size, settings.claim_seconds
             )
-            claimed = await channels.load_claimed(session, ids)
         if not claimed:
             return 0
         prepared = await self._prepare(claimed)
@@ -221,16 +220,18 @@ class Worker:
     async def _fetch_profiles(self, prepared: list[Prepared]) -> None:
         """First contact on a channel with a profile API: ask who the person is, so the
         first answer can use their name. Failures leave the profile empty, nothing more."""
-        wanted: dict[int, set[str]] = {}
-        for item in prepared:
-            for event in item.events:
-                if event.kind in _PEOPLE_EVENTS and not event.profile:
-                    wanted.setdefault(item.account.id, set()).add(event.sender_id)
+        wanted = {
+            (item.account.id, event.sender_id)
+            for item in prepared
+            for event in item.events
+            if event.kind in _PEOPLE_EVENTS and not event.profile
+        }
         if not wanted:
             return
         async with self.rt.sessions() as session:
-            for account_id, senders in wanted.items():
-                senders -= await contacts.known_external_ids(session, account_id, senders)
+            wanted -= await contacts.known_senders(session, wanted)
+        if not wanted:
+            return
         accounts = {item.account.id: item.account for item in prepared}
 
         async def one(account: AccountRef, sender: str) -> tuple[int, str, dict[str, Any]]:
@@ -244,9 +245,7 @@ class Worker:
                 profile = {}
             return account.id, sender, profile
 
-        found = await asyncio.gather(
-            *(one(accounts[a], s) for a, senders in wanted.items() for s in senders)
-        )
+        found = await asyncio.gather(*(one(accounts[a], s) for a, s in sorted(wanted)))
         profiles = {(a, s): p for a, s, p in found if p}
         for item in prepared:
             for event in item.events:
