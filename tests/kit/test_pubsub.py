@@ -112,3 +112,4 @@ async def test_a_closed_rate_limiter_gives_no_token_and_opens_nothing(redis: boo
     assert not await limiter.try_acquire("5/second", "k")
     assert not await limiter.try_acquire_spare("5/second", "k")
     assert not await limiter.acquire("5/second", "k", max_wait=1)
+    assert await limiter.acquire_up_to("5/second", 3, "k", max_wait=1) == 0

@@ -74,7 +74,7 @@ class RateLimiter:
         were taken (0 if none came within max_wait seconds)."""
         deadline = time.monotonic() + max_wait
         item = self._item(limit)
-        while count > 0:
+        while count > 0 and not self._closed:
             stats = await self._limiter.get_window_stats(item, *keys)
             take = min(count, stats.remaining)
             if take > 0 and await self._limiter.hit(item, *keys, cost=take):
