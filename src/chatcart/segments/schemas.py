@@ -417,6 +417,10 @@ class Catalog:
     tags: Mapping[str, int] = field(default_factory=dict)
     accounts: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
+    def frozen(self) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, tuple[int, ...]], ...]]:
+        """The same ids, hashable (a key of compiled statements)."""
+        return tuple(sorted(self.tags.items())), tuple(sorted(self.accounts.items()))
+
 
 # --- I/O --------------------------------------------------------------------------------
 
