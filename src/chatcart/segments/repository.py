@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Row,
     Select,
     and_,
@@ -228,6 +229,17 @@ _SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "-total_spent": (Contact.total_spent.desc(), Contact.id.desc()),
     "-order_count": (Contact.order_count.desc(), Contact.id.desc()),
 }
+
+
+def _inline(count: int) -> ColumnElement[int]:
+    """A LIMIT / OFFSET written into the SQL, not bound: PostgreSQL plans a prepared
+    statement for any parameter values after five runs (a generic plan), and a LIMIT it
+    cannot see there is a LIMIT it cannot stop early for. The first page's generic plan
+    then kept losing to a custom one that went parallel (40 ms instead of 3 on a busy
+    machine). The statements are kept per limit anyway (Audience.derive)."""
+    return literal(count, Integer, literal_execute=True)
+
+
 _PAGE_COLUMNS = (Contact.id, Contact.name, Contact.last_interaction_at, Contact.created_at)
 
 
@@ -245,8 +257,8 @@ async def page(
         lambda select: (
             select.with_only_columns(*_PAGE_COLUMNS)
             .order_by(*_SORTS[sort])
-            .limit(limit)
-            .offset(offset)
+            .limit(_inline(limit))
+            .offset(_inline(offset))
         ),
     )
     return list((await session.execute(query, audience.params)).all())
@@ -266,8 +278,8 @@ def recent_edge(workspace_id: int, window: int) -> ColumnElement[datetime]:
         select(_RECENT.last_interaction_at)
         .where(_RECENT.workspace_id == workspace_id, _RECENT.last_interaction_at.is_not(None))
         .order_by(_RECENT.last_interaction_at.desc(), _RECENT.id.desc())
-        .offset(window - 1)
-        .limit(1)
+        .offset(_inline(window - 1))
+        .limit(_inline(1))
         .scalar_subquery()
     )
     return func.coalesce(edge, _NO_EDGE)
@@ -292,7 +304,7 @@ async def recent_page(
             select.where(Contact.last_interaction_at >= recent_edge(workspace_id, window))
             .with_only_columns(*_PAGE_COLUMNS)
             .order_by(*_LATEST_FIRST)
-            .limit(limit)
+            .limit(_inline(limit))
         ),
     )
     rows = list((await session.execute(query, audience.params)).all())
