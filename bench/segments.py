@@ -49,7 +49,7 @@ from chatcart.kit.textnorm import fold
 from chatcart.models import ChannelAccount, Contact, Tag
 from chatcart.runtime import Runtime
 from chatcart.segments import service
-from chatcart.segments.schemas import parse_filter
+from chatcart.segments.schemas import Filter, parse_filter
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
 
@@ -377,15 +377,97 @@ FROM contact WHERE contact.workspace_id = :ws AND contact.merged_into_id IS NULL
 ORDER BY contact.last_interaction_at DESC NULLS LAST, contact.id DESC LIMIT 50"""
 
 
+# Other segments, so the compiler's strategy is seen on more than one shape: each with the
+# hand-written shapes a person would try (the ratio is to the fastest). NULLS LAST stays in
+# the page's order where members may never have interacted.
+_NULLS_LAST = _ORDERS[""]
+_HAS_PHONE = """EXISTS (SELECT 1 FROM contact_point p
+  WHERE p.contact_id = {id} AND p.kind = 'phone' AND p.valid)"""
+_LIVE = "contact.workspace_id = :ws AND contact.merged_into_id IS NULL"
+
+
+class Other(NamedTuple):
+    filter: dict[str, Any]
+    counts: dict[str, str]  # hand shape -> WHERE
+    pages: dict[str, tuple[str, str]]  # hand shape -> (WHERE, ORDER BY ... LIMIT)
+
+
+def _others() -> dict[str, Other]:
+    tagged = (
+        "EXISTS (SELECT 1 FROM contact_tag t WHERE t.contact_id = {id} AND t.tag_id IN ({tags}))"
+    )
+    vip = tagged.format(id="contact.id", tags=":vip, :regular")
+    vip_driven = f"""contact.id IN (SELECT t.contact_id FROM contact_tag t
+      WHERE t.tag_id IN (:vip, :regular) AND {_HAS_PHONE.format(id="t.contact_id")})"""  # noqa: S608
+    no_phone = "NOT " + _HAS_PHONE.format(id="contact.id")
+    loyal = f"""{_LIVE} AND contact.order_count >= 2 AND contact.created_at >= :created
+      AND {no_phone}"""
+    complaint = tagged.format(id="contact.id", tags=":complaint")
+    instagram = f"""contact.id IN (SELECT i.contact_id FROM contact_identity i
+      WHERE i.channel_account_id = :instagram AND i.reachable AND i.last_inbound_at >= :window
+      AND {tagged.format(id="i.contact_id", tags=":complaint")})"""  # noqa: S608
+    instagram_exists = """EXISTS (SELECT 1 FROM contact_identity i WHERE i.contact_id = contact.id
+      AND i.channel_account_id = :instagram AND i.reachable AND i.last_inbound_at >= :window)"""
+    vip_exists = f"{_LIVE} AND {vip} AND {_HAS_PHONE.format(id='contact.id')}"
+    return {
+        "tags + phone (dense)": Other(
+            {
+                "type": "group",
+                "op": "and",
+                "rules": [
+                    {"type": "tags", "has": "any", "tags": ["VIP", "Khách quen"]},
+                    {"type": "has_phone", "value": True},
+                ],
+            },
+            {"EXISTS": vip_exists, "nested": f"{_LIVE} AND {vip_driven}"},
+            {
+                "EXISTS": (vip_exists, _NULLS_LAST),
+                "nested": (f"{_LIVE} AND {vip_driven}", _NULLS_LAST),
+            },
+        ),
+        "no phone + orders + created (no driver)": Other(
+            {
+                "type": "group",
+                "op": "and",
+                "rules": [
+                    {"type": "has_phone", "value": False},
+                    {"type": "orders", "metric": "count", "op": "gte", "value": 2},
+                    {"type": "created", "op": "within_days", "value": 100},
+                ],
+            },
+            {"NOT EXISTS": loyal},
+            {"NOT EXISTS": (loyal, _NULLS_LAST)},
+        ),
+        "complaint + messageable on Instagram (sparse)": Other(
+            {
+                "type": "group",
+                "op": "and",
+                "rules": [
+                    {"type": "tags", "has": "any", "tags": ["Khiếu nại"]},
+                    {"type": "messageable", "channel": "instagram"},
+                ],
+            },
+            {
+                "nested": f"{_LIVE} AND {instagram}",
+                "EXISTS": f"{_LIVE} AND {complaint} AND {instagram_exists}",
+            },
+            {
+                "nested": (f"{_LIVE} AND {instagram}", _NULLS_LAST),
+                "EXISTS": (f"{_LIVE} AND {complaint} AND {instagram_exists}", _NULLS_LAST),
+            },
+        ),
+    }
+
+
 def _hand(where: str, order: str | None) -> TextClause:
     """The count (order None) or the first page of `where`."""
     columns = "contact.id, contact.name, contact.last_interaction_at, contact.created_at"
     head = f"SELECT {columns}" if order is not None else "SELECT count(*)"
     head += " FROM contact WHERE "
+    statement = text(head + where + (order or ""))
+    moments = [name for name in ("since", "window", "created") if f":{name}" in where]
     # Bound with the type the ORM uses, so SQLite compares the same text.
-    return text(head + where + (order or "")).bindparams(
-        bindparam("since", type_=UTCDateTime()), bindparam("window", type_=UTCDateTime())
-    )
+    return statement.bindparams(*(bindparam(name, type_=UTCDateTime()) for name in moments))
 
 
 # ---- timing ------------------------------------------------------------------------------
@@ -432,14 +514,7 @@ async def measure(
     runtime: Runtime, workspace_id: int, ids: dict[str, Any], now: datetime, label: str
 ) -> dict[str, float]:
     node = parse_filter(SEGMENT)
-    params = {
-        "ws": workspace_id,
-        "since": now - timedelta(days=30),
-        "window": now - timedelta(hours=24),
-        "vip": ids["tags"]["VIP"],
-        "regular": ids["tags"]["Khách quen"],
-        "messenger": ids["accounts"]["messenger"],
-    }
+    params = _params(workspace_id, ids, now)
     async with runtime.sessions() as session:
 
         def hand(statement: TextClause, rows: bool) -> Run:
@@ -519,6 +594,63 @@ async def measure(
     return result
 
 
+def _params(workspace_id: int, ids: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "ws": workspace_id,
+        "since": now - timedelta(days=30),
+        "window": now - timedelta(hours=24),
+        "created": now - timedelta(days=100),
+        "vip": ids["tags"]["VIP"],
+        "regular": ids["tags"]["Khách quen"],
+        "complaint": ids["tags"]["Khiếu nại"],
+        "messenger": ids["accounts"]["messenger"],
+        "instagram": ids["accounts"]["instagram"],
+    }
+
+
+async def measure_others(
+    runtime: Runtime, workspace_id: int, ids: dict[str, Any], now: datetime
+) -> None:
+    """Count and first page of other segments (_others) against their hand shapes."""
+    params = _params(workspace_id, ids, now)
+    print("\n  other segments: ms, best warm run; ratio to the fastest hand shape")
+    async with runtime.sessions() as session:
+
+        def hand(statement: TextClause, rows: bool) -> Run:
+            async def run() -> Any:
+                result = await session.execute(statement, params)
+                return [row[0] for row in result.all()] if rows else result.scalar_one()
+
+            return run
+
+        for name, other in _others().items():
+            node = parse_filter(other.filter)
+
+            async def count(node: Filter = node) -> int:
+                return (await service.count(session, workspace_id, node, now)).count
+
+            async def page(node: Filter = node) -> list[int]:
+                rows = await service.first_page(session, workspace_id, node, PAGE, now)
+                return [row[0] for row in rows]
+
+            runs: dict[str, Run] = {"count": count, "page": page}
+            runs |= {f"count {k}": hand(_hand(w, None), False) for k, w in other.counts.items()}
+            runs |= {f"page {k}": hand(_hand(w, o), True) for k, (w, o) in other.pages.items()}
+            figures = await _interleaved(runs)
+            cells = []
+            for what in ("count", "page"):
+                ours = figures[what]
+                hands = {k: f for k, f in figures.items() if k.startswith(f"{what} ")}
+                assert all(f.result == ours.result for f in hands.values()), (name, what)
+                fastest = min(hands, key=lambda k: hands[k].wall)
+                best = hands[fastest].wall
+                cells.append(
+                    f"{what} {ours.wall:.1f} (hand {fastest[len(what) + 1 :]} {best:.1f}, "
+                    f"{ours.wall / best:.2f}x)"
+                )
+            print(f"  {name}: {figures['count'].result:,} members; " + "; ".join(cells))
+
+
 async def export(runtime: Runtime, workspace_id: int, total: int, now: datetime) -> None:
     """Every member id through iter_members; heap growth at 10 / 50 / 100% of the stream."""
     marks = {max(1, total // 10): "10%", max(1, total // 2): "50%", total: "100%"}
@@ -571,6 +703,7 @@ class Options(argparse.Namespace):
     keep: str | None
     no_suggested: bool
     no_export: bool
+    no_others: bool
 
 
 async def main(options: Options) -> None:
@@ -675,6 +808,8 @@ async def _run(runtime: Runtime, options: Options) -> None:
         await measure(runtime, ws_id, ids, now, "SQLite, the migrations' indexes, no statistics")
     await _ddl(runtime, [analyze])
     await measure(runtime, ws_id, ids, now, f"{shape}, the migrations' indexes, after {analyze}")
+    if not options.no_others:
+        await measure_others(runtime, ws_id, ids, now)
     if not options.no_suggested:
         indexes = _suggested(postgres)
         await _ddl(
@@ -714,6 +849,9 @@ def run(argv: list[str]) -> None:
         "--no-suggested", action="store_true", help="skip the round with bench-only indexes"
     )
     parser.add_argument("--no-export", action="store_true", help="skip the 1M-id export")
+    parser.add_argument(
+        "--no-others", action="store_true", help="skip the other segments' count and page"
+    )
     options = parser.parse_args(argv, namespace=Options())
     if options.keep and not options.postgres:
         options.keep = str(Path(options.keep).resolve())
