@@ -338,7 +338,9 @@ class _Compiler:
             assert values is not None
             low, high = values
             if low > high:
-                raise FilterInvalid.at(f"{path}.values", "'between' needs low <= high")
+                raise FilterInvalid.at(
+                    f"{path}.values", "'between' needs low <= high", "between_order"
+                )
             condition = column.between(low, high)
         return condition
 
@@ -431,7 +433,10 @@ class _Compiler:
             hours = window_hours(node.channel)
         except UnknownChannel:
             raise FilterInvalid.at(
-                f"{path}.channel", f"chatcart has no messaging rules for {node.channel} yet"
+                f"{path}.channel",
+                f"chatcart has no messaging rules for {node.channel} yet",
+                "no_channel_rules",
+                channel=node.channel,
             ) from None
         accounts = self._on_accounts([node.channel])
         if accounts is None:
@@ -467,7 +472,10 @@ class _Compiler:
         spec = self.fields.get(node.key)
         if spec is None:
             raise FilterInvalid.at(
-                f"{path}.key", f"there is no custom field '{node.key}' in this workspace"
+                f"{path}.key",
+                f"there is no custom field '{node.key}' in this workspace",
+                "no_such_field",
+                key=node.key,
             )
         if node.op not in _FIELD_OPS.get(spec.type, frozenset()):
             allowed = ", ".join(sorted(_FIELD_OPS.get(spec.type, ())))
@@ -475,6 +483,10 @@ class _Compiler:
                 f"{path}.op",
                 f"'{node.key}' is a {spec.type} field: '{node.op}' does not apply "
                 f"(use one of {allowed})",
+                f"{spec.type}_field_op",  # text_field_op, number_field_op...
+                key=node.key,
+                op=node.op,
+                allowed=allowed,
             )
         column: SQLCoreOperations[Any] = {
             "text": ContactFieldValue.value_text,
@@ -509,24 +521,42 @@ def _typed(spec: FieldSpec, op: str, value: FieldValue, path: str) -> str | floa
     kind = spec.type
     if kind in {"text", "choice"}:
         if not isinstance(value, str):
-            raise FilterInvalid.at(path, f"'{spec.key}' is a {kind} field: give text")
+            raise FilterInvalid.at(
+                path, f"'{spec.key}' is a {kind} field: give text", f"{kind}_field", key=spec.key
+            )
         text = nfc(value)
         if kind == "choice" and op in {"eq", "ne"} and spec.choices and text not in spec.choices:
             choices = ", ".join(spec.choices)
-            raise FilterInvalid.at(path, f"'{text}' is not a choice of '{spec.key}' ({choices})")
+            raise FilterInvalid.at(
+                path,
+                f"'{text}' is not a choice of '{spec.key}' ({choices})",
+                "not_a_choice",
+                key=spec.key,
+                value=text,
+                choices=choices,
+            )
         return text
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise FilterInvalid.at(path, f"'{spec.key}' is a number field: give a number")
+            raise FilterInvalid.at(
+                path, f"'{spec.key}' is a number field: give a number", "number_field", key=spec.key
+            )
         return value
     if kind == "date":
         day = date_of(value)
         if day is None:
-            raise FilterInvalid.at(path, f"'{spec.key}' is a date field: give YYYY-MM-DD")
+            raise FilterInvalid.at(
+                path, f"'{spec.key}' is a date field: give YYYY-MM-DD", "date_field", key=spec.key
+            )
         return day
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise FilterInvalid.at(path, f"'{spec.key}' is a boolean field: give true or false")
+            raise FilterInvalid.at(
+                path,
+                f"'{spec.key}' is a boolean field: give true or false",
+                "boolean_field",
+                key=spec.key,
+            )
         return value
     raise FilterInvalid.at(path, f"'{spec.key}' has an unknown type {kind!r}")  # pragma: no cover
 
