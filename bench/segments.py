@@ -1,25 +1,28 @@
-"""Segments bench: `python -m bench.segments [--postgres] [--contacts N]` (`run(argv)` is
-the entry point for `python -m bench`).
+"""Segments bench: `python -m bench segments [--postgres] [--contacts N] [--keep FILE|SCHEMA]`
+(`run(argv)` is the entry point for `python -m bench`).
 
 Generates N contacts (default 1,000,000; Vietnamese names from ../shared/data/names-vi-tl/
 when present) with identities whose last inbound message is spread over 60 days, phones, and
-tags. Then, warm, best of 5, interleaved:
+tags. Then, warm, best of >= 5 runs (and of as many as fit in 0.3 s), interleaved:
 
 * count and first page (20 rows, latest interaction first) of a 4-predicate segment —
   tags any [VIP, Khách quen] AND messageable on Messenger now AND has a valid phone AND
-  interacted within 30 days — compiled by segments.compiler (through service.audience, so the
-  compile is timed too), against hand-written SQL strings doing the same in three shapes (all
-  EXISTS, all IN, the window as IN + EXISTS); the ratio is to the fastest hand shape;
+  interacted within 30 days — through segments.service (count, first_page: the compile and
+  the tag / account look-up are timed too), against hand-written SQL doing the same in
+  several shapes (all EXISTS, all IN, the window as IN + EXISTS, the window's identities
+  probed for tags and phone inside the IN, and for the page the same with plain DESC
+  instead of NULLS LAST); the ratio is to the fastest hand shape; on SQLite also in CPU time;
+* three other segments (dense, without a driver, sparse), each against its own hand shapes;
 * the same after ANALYZE, and after adding the indexes the report suggests (bench-only), with
   the preview (page + phones + tags) and GET /contacts' first page;
 * an export of every member id of a 1M-member segment through service.iter_members, with
   the Python heap's peak growth (tracemalloc) at 10%, 50% and 100% of the stream: flat.
 
 SQLite in a temporary directory by default; --postgres uses a fresh schema, dropped at the end.
---keep keeps the generated data between runs (generation takes minutes): a kept SQLite file or
-PostgreSQL schema is migrated to head and reused as it is (already analyzed, so the round
-without statistics is skipped); delete the file / DROP SCHEMA ... CASCADE to start afresh.
-Figures only, never pass/fail on time.
+--keep keeps the generated data between runs (generation takes 8-10 minutes on a busy
+machine): a kept SQLite file or PostgreSQL schema is migrated to head and reused as it is
+(the round without statistics is then skipped); delete the file / DROP SCHEMA ... CASCADE to
+start afresh. Figures only, never pass/fail on time.
 """
 
 from __future__ import annotations
