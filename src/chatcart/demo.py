@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatcart.appointments import service as appointments
+from chatcart.appointments.schemas import BookingRules, ServiceIn
 from chatcart.auth import service as auth
 from chatcart.auth.schemas import Role, UserCreate
 from chatcart.catalog import service as catalog
@@ -29,6 +32,16 @@ DEMO_PAGE_ID = "100000000000001"
 DEMO_POST_ID = f"{DEMO_PAGE_ID}_200000000000001"
 DEMO_CUSTOMER = {"psid": "6100000000000001", "first_name": "Lan", "last_name": "Trần"}
 SANDBOX_PATH = "/sandbox/graph"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEMO_SERVICES = (
+    ServiceIn(name_vi="Tư vấn phối đồ", name_en="Styling session", duration_minutes=30, price=0),
+    ServiceIn(
+        name_vi="Sửa đồ, lên lai quần",
+        name_en="Alterations and hemming",
+        duration_minutes=15,
+        price=30000,
+    ),
+)
 
 
 @dataclass
@@ -52,8 +65,7 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
     if existing is not None:
         if not await channels.find_account(session, "messenger", DEMO_PAGE_ID):
             await connect_demo_page(session, secrets, settings, existing.id)  # seeded before
-        if not await flows.list_flows(session, existing.id):  # seeded before bot flows
-            await seed_flows(session, secrets, existing.id)
+        await seed_flows(session, secrets, existing.id)  # those added since it was seeded
         password = None
         if login_file.exists():
             password = login_file.read_text(encoding="utf-8").strip() or None
@@ -61,6 +73,7 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
         if added:
             await orders.seed_demo(session, existing.id)
         await _shop_settings(session, existing.id, base)
+        await seed_appointments(session, existing.id)
         return DemoLogin(False, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin", added)
     workspace = await workspaces.create(
         session,
@@ -82,6 +95,7 @@ async def seed(session: AsyncSession, secrets: SecretBox, settings: Settings) ->
     if added:
         await orders.seed_demo(session, workspace.id)
     await _shop_settings(session, workspace.id, base)
+    await seed_appointments(session, workspace.id)
     return DemoLogin(True, DEMO_EMAIL, password, f"{base}/demo", f"{base}/admin", added)
 
 
@@ -96,10 +110,38 @@ async def _shop_settings(session: AsyncSession, workspace_id: int, base: str) ->
 
 async def seed_flows(session: AsyncSession, secrets: SecretBox, workspace_id: int) -> None:
     """The demo shop's bot: greeting, FAQ, phone number, TikTok ref link, the "Đã share"
-    mini-game, talk to a human (flows/library/demo_shop.yaml), published."""
-    await flows.save(
-        session, secrets, workspace_id, flows.library("demo_shop"), publish=True, actor="demo"
+    mini-game, my orders, reorder, the style quiz, booking, talk to a human
+    (flows/library/demo_shop.yaml), published. A demo seeded earlier gets the flows added
+    since; the ones it has are left as they are (the seller may have edited them)."""
+    text = flows.library("demo_shop")
+    have = {flow.key for flow in await flows.list_flows(session, workspace_id)}
+    if have:
+        document = yaml.safe_load(text)
+        missing = [flow for flow in document["flows"] if flow["id"] not in have]
+        if not missing:
+            return
+        text = yaml.safe_dump({"flows": missing}, allow_unicode=True, sort_keys=False)
+    await flows.save(session, secrets, workspace_id, text, publish=True, actor="demo")
+
+
+async def seed_appointments(session: AsyncSession, workspace_id: int) -> None:
+    """A service menu (a 30-minute styling session, 15-minute alterations), opening hours
+    Mon-Sat 9:00-12:00 and 13:30-20:00, Sunday 9:00-17:00, two staff; once."""
+    if await appointments.list_services(session, workspace_id):
+        return
+    week = {day: [("09:00", "12:00"), ("13:30", "20:00")] for day in WEEKDAYS[:6]}
+    rules = BookingRules(
+        hours={**week, "sun": [("09:00", "17:00")]},
+        capacity=2,
+        step_minutes=30,
+        min_notice_minutes=60,
+        days_ahead=14,
     )
+    await appointments.save_rules(session, workspace_id, rules)
+    for position, service in enumerate(DEMO_SERVICES):
+        await appointments.save_service(
+            session, workspace_id, service.model_copy(update={"position": position})
+        )
 
 
 def sandbox_url(settings: Settings) -> str:

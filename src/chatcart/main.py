@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
 
 from chatcart import __version__, demo
+from chatcart.appointments import endpoints as appointments_api
 from chatcart.catalog import endpoints as catalog_api
 from chatcart.channels import webhooks
 from chatcart.channels.webchat import endpoints as webchat
@@ -32,12 +33,14 @@ from chatcart.sandbox.graph.state import GraphState
 from chatcart.segments import endpoints as segments_api
 from chatcart.shop import endpoints as shop_endpoints
 from chatcart.web import admin, contact_files, contact_page, fake_messenger, public
+from chatcart.web import appointments as appointment_pages
 from chatcart.web import broadcasts as broadcast_pages
 from chatcart.web import catalog as catalog_pages
 from chatcart.web import contacts as contacts_pages
 from chatcart.web import flows as flows_pages
 from chatcart.web import orders as orders_pages
 from chatcart.web import segments as segment_pages
+from chatcart.web import shop_settings as shop_settings_pages
 from chatcart.web.session import LoginRequired
 from chatcart.web.templating import render
 from chatcart.worker.loops import Worker
@@ -117,6 +120,7 @@ def _api(runtime: Runtime) -> FastAPI:
     api.include_router(flows_api.router)
     api.include_router(catalog_api.router)
     api.include_router(orders_api.router)
+    api.include_router(appointments_api.router)
     return api
 
 
@@ -191,6 +195,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = True) -> 
     app.include_router(catalog_pages.router)
     app.include_router(catalog_pages.media_router)
     app.include_router(orders_pages.router)
+    app.include_router(appointment_pages.router)
+    app.include_router(shop_settings_pages.router)
     app.include_router(broadcast_pages.router)
     app.include_router(contact_files.router)
     app.include_router(contact_page.router)

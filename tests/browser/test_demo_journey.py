@@ -97,7 +97,9 @@ async def test_shopper_chats_and_the_owner_watches_live(
     await expect(bot_msgs).to_have_count(1)
     await expect(bot_msgs.first).to_contain_text("Xin chào")
     await expect(bot_msgs.first).to_contain_text("Demo Shop")
-    await expect(widget(shop, ".chips button")).to_have_text(["Xem sản phẩm", "Gặp nhân viên"])
+    await expect(widget(shop, ".chips button")).to_have_text(
+        ["Xem sản phẩm", "Đặt lịch hẹn", "Gặp nhân viên"]
+    )
     greeting = (await bot_msgs.first.text_content()) or ""
 
     # --- A reload keeps the transcript (once) and the visitor token.
@@ -141,7 +143,9 @@ async def test_shopper_chats_and_the_owner_watches_live(
     thread = admin.locator("#messages")
     await expect(thread.locator(".msg.in .text")).to_have_text(["xin chào"])
     await expect(thread.locator(".msg.out .text")).to_have_text([greeting])
-    await expect(thread.locator(".msg.out .chip")).to_have_text(["Xem sản phẩm", "Gặp nhân viên"])
+    await expect(thread.locator(".msg.out .chip")).to_have_text(
+        ["Xem sản phẩm", "Đặt lịch hẹn", "Gặp nhân viên"]
+    )
     await expect(thread.locator(".msg.out .status")).to_have_text(["sent"])
     await expect(admin.locator("a.conv.current")).to_have_count(1)
 
@@ -151,14 +155,18 @@ async def test_shopper_chats_and_the_owner_watches_live(
     await say(shop, "còn áo size M không?")
     await expect(visitor_msgs).to_have_text(["xin chào", "còn áo size M không?"])
     await expect(bot_msgs).to_have_count(2)
-    answer = (await bot_msgs.nth(1).text_content()) or ""
-    assert answer and answer != greeting
+    # A carousel: the widget shows its text, then its cards with a "Chọn" button each.
+    answer = await bot_msgs.nth(1).evaluate("e => e.firstChild.textContent")
+    assert answer == "Shop có mấy mẫu này:"
+    cards = bot_msgs.nth(1).locator(".card")
+    assert await cards.count() >= 1
+    await expect(cards.first.locator("button.btn")).to_have_text("Chọn")
 
     await expect(thread.locator(".msg.in .text")).to_have_text(
         ["xin chào", "còn áo size M không?"], timeout=LIVE
     )
-    # A carousel: the widget lists its cards under the text; the inbox shows the text.
-    shown = answer.split("\n")[0]
+    # The inbox shows the carousel's text.
+    shown = answer
     await expect(thread.locator(".msg.out .text")).to_have_text([greeting, shown], timeout=LIVE)
     await expect(widget(shop, ".log .msg")).to_have_count(4)
     await expect(widget(shop, ".chips button")).to_have_count(0)  # the answer offers none

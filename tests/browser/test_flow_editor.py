@@ -21,7 +21,7 @@ async def test_the_editor_checks_as_you_type(
     await log_in(page, demo_server.email, demo_server.password)
     await page.goto(f"{demo_server.base_url}/admin/flows")
     rows = page.locator("table.flows tbody tr")
-    await expect(rows).to_have_count(9)  # the demo shop's flow set, published
+    await expect(rows).to_have_count(12)  # the demo shop's flow set, published
     await expect(page.locator("tr[data-flow=order-phone] .badge")).to_have_text("Active")
 
     await page.locator("tr[data-flow=order-phone] a").click()

@@ -99,10 +99,19 @@ async def test_a_purchase_in_messenger_then_order_news_through_policy(
     await _until(world, _has("Số điện thoại nhận hàng"))
     await graph.user_says(PAGE, PSID, "0912345678")
     await _until(world, _has("Địa chỉ giao hàng"))
-    await graph.user_says(PAGE, PSID, "12 Lê Lợi, Quận 1, TP Hồ Chí Minh")
+    await graph.user_says(PAGE, PSID, "12 Lê Lợi, P. Bến Nghé, Quận 1, TP Hồ Chí Minh 700000")
     await _until(world, _has("xác nhận đặt đơn"))
     receipt = _template(await _until(world, _templates("receipt")), "receipt")
     assert receipt["summary"]["total_cost"] == 330000
+    # The address, split the way the receipt template wants it (the sandbox checks it).
+    assert receipt["address"] == {
+        "street_1": "12 Lê Lợi",
+        "street_2": "P. Bến Nghé",
+        "city": "Quận 1",
+        "state": "TP Hồ Chí Minh",
+        "postal_code": "700000",
+        "country": "VN",
+    }
     await graph.user_says(PAGE, PSID, "Xác nhận", quick_reply_payload="SHOP:CONFIRM")
     await _until(world, _has("Shop đã nhận đơn #1001"))
     async with runtime.sessions() as session:

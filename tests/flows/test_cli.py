@@ -21,7 +21,7 @@ async def test_validate_lists_every_error_with_its_line(runtime: Runtime, tmp_pa
     )
     done = cli(runtime, "flows", "validate", str(DEMO), str(bad))
     assert done.returncode == 1, done.stderr
-    assert "ok" in done.stdout and "9 flow(s)" in done.stdout
+    assert "ok" in done.stdout and "12 flow(s)" in done.stdout
     assert "a send step needs text, image, file or cards" in done.stdout
     assert "unknown step type 'nope'" in done.stdout
     lines = [line for line in done.stdout.splitlines() if "steps.a" in line or "steps.b" in line]
@@ -53,7 +53,7 @@ async def test_import_list_export_publish_archive(runtime: Runtime, tmp_path: Pa
     again = cli(runtime, "flows", "import", str(DEMO), "--workspace", "shop")
     assert again.returncode == 0  # the same sources: no new versions
     listed = cli(runtime, "flows", "list", "--workspace", "shop")
-    assert listed.stdout.count("active") == 9
+    assert listed.stdout.count("active") == 12
     assert " 2 " not in listed.stdout
 
     out = tmp_path / "export.yaml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ class Visitor:
         self.ws: ClientConnection | None = None
         self.welcome: dict[str, Any] = {}
         self.history: list[dict[str, Any]] = []
+        self.seen: set[int] = set()  # ids of the shop's messages already returned
 
     async def connect(self, page_url: str = "https://shop.example/demo") -> Visitor:
         self.ws = await websockets.connect(self.url)
@@ -39,6 +41,28 @@ class Visitor:
         client_id = client_id or uuid.uuid4().hex
         await self.send({"type": "message", "client_id": client_id, "text": text})
         return client_id
+
+    async def tap(self, title: str, payload: str) -> str:
+        """A quick reply or button tapped: its title as the text, with its payload."""
+        client_id = uuid.uuid4().hex
+        await self.send(
+            {"type": "message", "client_id": client_id, "text": title, "payload": payload}
+        )
+        return client_id
+
+    async def replies_until(
+        self, last: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """The shop's messages (each once, by id) up to the first one `last` accepts."""
+        out = []
+        while True:
+            message = (await self.expect("message", timeout))["message"]
+            if message["id"] in self.seen:
+                continue
+            self.seen.add(message["id"])
+            out.append(message)
+            if last(message):
+                return out
 
     async def recv(self, timeout: float = 10.0) -> dict[str, Any]:
         assert self.ws is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from chatcart import demo
 from chatcart.kit.db import transaction
 from chatcart.runtime import Runtime
+from chatcart.sandbox.graph.model import SendRecord
+from chatcart.web.fake_messenger import Bubble, _sender_actions
 from tests.helpers.admin import csrf_of, login
 from tests.helpers.servers import free_port, live_server
 
@@ -56,6 +59,7 @@ async def test_the_customer_chats_taps_opens_a_ref_link_and_comments(
     assert said.status_code == 200
     text = await thread_until(admin, "Xin chào Lan!")
     assert "Xem sản phẩm" in text  # the quick replies, shown like Messenger's
+    await thread_until(admin, "Đã xem")  # the bot's mark_seen, under the customer's message
 
     await admin.post(
         "/admin/fake-messenger/say",
@@ -91,3 +95,52 @@ async def test_the_page_is_absent_without_the_sandbox(runtime: Runtime) -> None:
     ):
         response = await client.get("/admin/fake-messenger")
     assert response.status_code in {303, 404}
+
+
+def _record(
+    seq: int, at: datetime, request: dict[str, object], accepted: bool = True
+) -> SendRecord:
+    return SendRecord(
+        seq=seq,
+        at=at,
+        account_id="page",
+        platform=None,
+        path="/me/messages",
+        request={"recipient": {"id": "psid"}, **request},
+        accepted=accepted,
+        http_status=200 if accepted else 400,
+    )
+
+
+def test_seen_and_typing_show_as_messenger_shows_them() -> None:
+    t0 = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    at = [t0 + timedelta(seconds=n) for n in range(10)]
+    mine = Bubble("me", at[0], text="còn áo không?")
+    seen = _record(1, at[1], {"sender_action": "mark_seen"})
+    typing = _record(2, at[2], {"sender_action": "typing_on"})
+
+    bubbles = [mine]
+    _sender_actions(bubbles, [seen, typing], now=at[3])
+    assert mine.seen
+    assert [b.side for b in bubbles] == ["me", "typing"]
+
+    # The reply ends the dots; so does typing_off; and they fade after 20 s anyway.
+    reply = _record(3, at[4], {"message": {"text": "Dạ còn ạ"}})
+    bubbles = [Bubble("me", at[0]), Bubble("page", at[4], text="Dạ còn ạ")]
+    _sender_actions(bubbles, [seen, typing, reply], now=at[5])
+    assert [b.side for b in bubbles] == ["me", "page"]
+    off = _record(3, at[4], {"sender_action": "typing_off"})
+    bubbles = [Bubble("me", at[0])]
+    _sender_actions(bubbles, [seen, typing, off], now=at[5])
+    assert [b.side for b in bubbles] == ["me"]
+    bubbles = [Bubble("me", at[0])]
+    _sender_actions(bubbles, [seen, typing], now=at[2] + timedelta(seconds=21))
+    assert [b.side for b in bubbles] == ["me"]
+
+    # Seen only counts after the customer's latest message, and only when Meta accepted it.
+    later = Bubble("me", at[5])
+    _sender_actions([Bubble("me", at[0]), later], [seen], now=at[6])
+    assert not later.seen
+    refused = Bubble("me", at[0])
+    _sender_actions([refused], [_record(1, at[1], {"sender_action": "mark_seen"}, False)], at[2])
+    assert not refused.seen

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatcart.appointments import service as appointments
+from chatcart.appointments.schemas import BookingPlace
 from chatcart.channels import service as channels
 from chatcart.channels.base import InboundEvent, MessageContent
 from chatcart.contacts import service as contacts
@@ -266,14 +268,21 @@ async def _bot_answers(
     if conversation.bot_paused:
         return
     workspace = await _workspace(step)
-    place = _place(step, contact, conversation, workspace, text)
+    guessed = flows.guess_language(text, "")  # "" when the text does not tell
+    place = _place(step, contact, conversation, workspace, guessed)
     payload = step.event.payload
-    # A checkout question waiting for its answer and the shop's own buttons come first;
-    # then the seller's flows; then the shop's built-in intents ("my order"...).
+    booking = _booking_place(step, contact, conversation, workspace, guessed)
+    # A checkout question waiting for its answer and the shop's and the booking's own
+    # buttons come first; then the seller's flows; then the built-in intents ("lịch hẹn
+    # của tôi", "my order"...).
     replies = await shop.answer(step.session, place, text, payload, intents=False)
+    if replies is None:
+        replies = await appointments.answer(step.session, booking, text, payload, intents=False)
     if replies is None:
         if await _flows_answer(step, contact, conversation, workspace, text=text, first=first):
             return
+        replies = await appointments.answer(step.session, booking, text, payload, intents=True)
+    if replies is None:
         replies = await shop.answer(step.session, place, text, payload, intents=True)
     if replies is None:
         replies = _greeting(step, contact, workspace, text=text, first=first)
@@ -299,10 +308,9 @@ def _place(
     contact: ResolvedContact,
     conversation: Conversation,
     workspace: WorkspaceOut,
-    text: str,
+    guessed: str,
 ) -> ChatPlace:
     locale = (contact.locale or "")[:2].lower()
-    guessed = flows.guess_language(text, "")
     language = locale or guessed or workspace.locale
     return ChatPlace(
         workspace_id=step.workspace_id,
@@ -312,6 +320,25 @@ def _place(
         region=workspace.default_region,
         language="vi" if language == "vi" else "en",
         language_sure=bool(locale or guessed),
+        contact_name=contact.name,
+    )
+
+
+def _booking_place(
+    step: _Step,
+    contact: ResolvedContact,
+    conversation: Conversation,
+    workspace: WorkspaceOut,
+    guessed: str,
+) -> BookingPlace:
+    known = contact.locale or guessed
+    return BookingPlace(
+        workspace_id=step.workspace_id,
+        conversation_id=conversation.id,
+        contact_id=contact.contact_id,
+        timezone=workspace.timezone,
+        language=appointments.language_of(known or workspace.locale),
+        language_sure=bool(known),
         contact_name=contact.name,
     )
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatcart.appointments import service as appointments
+from chatcart.appointments.schemas import BookingPlace
 from chatcart.channels import service as channels
 from chatcart.channels.base import CommentRef, InboundEvent, MessageContent
 from chatcart.contacts import service as contacts
@@ -22,6 +24,7 @@ from chatcart.conversations import repository
 from chatcart.conversations.batch import Batch
 from chatcart.flows import service as flows
 from chatcart.flows.schemas import (
+    AppointmentAction,
     ClearFieldAction,
     ContactView,
     FlowInput,
@@ -197,6 +200,11 @@ async def execute(
             for content in replies:
                 await _send(session, effects, where, content, f"{key_prefix}:{sent}")
                 sent += 1
+        elif isinstance(action, AppointmentAction):
+            booking = await booking_place(session, where, action.language)
+            for content in await appointments.act(session, booking, action.op, action.service):
+                await _send(session, effects, where, content, f"{key_prefix}:{sent}")
+                sent += 1
         elif isinstance(action, HandoverAction):
             conversation.bot_paused = True
             _announce(effects, where, {"type": "handover", "conversation_id": conversation.id})
@@ -221,6 +229,19 @@ async def chat_place(session: AsyncSession, where: Where, language: str) -> Chat
         channel=where.channel,
         region=where.workspace.default_region,
         language="vi" if language == "vi" else "en",
+        contact_name=person.name,
+    )
+
+
+async def booking_place(session: AsyncSession, where: Where, language: str) -> BookingPlace:
+    conversation = where.conversation
+    person = await contacts.get(session, where.workspace_id, conversation.contact_id)
+    return BookingPlace(
+        workspace_id=where.workspace_id,
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        timezone=where.workspace.timezone,
+        language=appointments.language_of(language),
         contact_name=person.name,
     )
 

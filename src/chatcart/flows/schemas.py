@@ -125,6 +125,16 @@ class ShopAction(BaseModel):
     language: str = "vi"
 
 
+class AppointmentAction(BaseModel):
+    """A booking step: the engine has the appointments room answer (services, then days,
+    then times; or the customer's bookings); its quick replies carry the booking on."""
+
+    kind: Literal["appointment"] = "appointment"
+    op: str
+    service: str = ""
+    language: str = "vi"
+
+
 class TraceAction(BaseModel):
     """A step taken (for the simulator and the logs)."""
 
@@ -143,6 +153,7 @@ Action = Annotated[
     | HandoverAction
     | HttpAction
     | ShopAction
+    | AppointmentAction
     | TraceAction,
     Field(discriminator="kind"),
 ]

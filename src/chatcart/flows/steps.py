@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from chatcart.channels.base import Attachment, Button, Card, MessageContent, QuickReply
 from chatcart.flows import answers
+from chatcart.flows import appointment_steps as _appointment_steps  # noqa: F401  (registers it)
 from chatcart.flows import shop_steps as _shop_steps  # noqa: F401  (registers the commerce steps)
 from chatcart.flows.document import (
     WEEKDAYS,

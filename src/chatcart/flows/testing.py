@@ -13,6 +13,8 @@ the pure runtime (no database): `chatcart flows test PATH` and pytest run the sa
           - user: 0912 345 678
             fields: {phone: "+84912345678"}
             tags: [Khách đặt hàng]
+          - user: đơn hàng của tôi
+            actions: [shop my_orders]  # what a shop or appointment step asked for
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from chatcart.flows.loading import load
 from chatcart.flows.matching import KeywordIntentResolver
 from chatcart.flows.runtime import Book, Context, conduct
 from chatcart.flows.schemas import (
+    Action,
+    AppointmentAction,
     BotInput,
     ClearFieldAction,
     ContactView,
@@ -40,6 +44,7 @@ from chatcart.flows.schemas import (
     RunState,
     SendAction,
     SetFieldAction,
+    ShopAction,
     TagAction,
     WorkspaceView,
 )
@@ -61,6 +66,9 @@ class Turn(BaseModel):
     channel: str | None = None
     bot: list[str] | None = None  # expected replies, in order: parts of their text
     quick_replies: list[str] | None = None  # titles of the last reply's quick replies
+    # What the turn asked other rooms to show, in order: "shop my_orders", "appointment book"
+    # (their replies come from the database, which these tests do not have).
+    actions: list[str] | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     no_tags: list[str] = Field(default_factory=list)
@@ -148,6 +156,7 @@ def run_case(file: str, suite: Suite, case: Case, book: Book) -> CaseResult:
             result.failures.append(f"{where}: {exc}")
             continue
         replies: list[SendAction] = []
+        asked: list[str] = []
         for data in inputs:
             if paused and data.kind != "comment":
                 continue  # a person holds the conversation: the bot is silent
@@ -155,6 +164,7 @@ def run_case(file: str, suite: Suite, case: Case, book: Book) -> CaseResult:
             if data.kind != "comment":
                 state = outcome.state
             replies += [a for a in outcome.actions if isinstance(a, SendAction)]
+            asked += [d for d in map(_described, outcome.actions) if d]
             for action in outcome.actions:
                 if isinstance(action, SetFieldAction):
                     contact.fields[action.field] = action.value
@@ -170,8 +180,19 @@ def run_case(file: str, suite: Suite, case: Case, book: Book) -> CaseResult:
                 replies += [SendAction(content=c) for c in _greeter(data, contact, suite)]
         if inputs and inputs[0].kind in {"message", "postback", "referral"}:
             first = False
-        result.failures += [f"{where}: {p}" for p in _check(turn, replies, contact, paused)]
+        problems = _check(turn, replies, contact, paused)
+        if turn.actions is not None and asked != turn.actions:
+            problems.append(f"expected actions {turn.actions}, got {asked}")
+        result.failures += [f"{where}: {p}" for p in problems]
     return result
+
+
+def _described(action: Action) -> str:
+    if isinstance(action, ShopAction):
+        return " ".join(filter(None, ["shop", action.op, action.query]))
+    if isinstance(action, AppointmentAction):
+        return " ".join(filter(None, ["appointment", action.op, action.service]))
+    return ""
 
 
 def _inputs(turn: Turn, case: Case, first: bool) -> list[FlowInput]:

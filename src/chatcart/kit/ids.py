@@ -12,6 +12,7 @@ Valid for one transaction: make a new `IdBlocks` for each.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -74,3 +75,13 @@ def blocks_of(session: AsyncSession) -> IdBlocks | None:
 
 def close_blocks(session: AsyncSession) -> None:
     session.info.pop(_KEY, None)
+
+
+_KEY_TEXT = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a BIGINT
+
+
+def key_of(text: str) -> int | None:
+    """A row key written in a payload a visitor sent back ("SHOP:P:42"): an int, or None
+    for anything else (letters, "²", a number no BIGINT holds), so forged input finds no
+    row instead of breaking the transaction."""
+    return int(text) if _KEY_TEXT.fullmatch(text) else None

@@ -26,6 +26,9 @@ class RateLimiter:
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._items: dict[str, RateLimitItem] = {}
+        # Once closed, no token: a task still running at shutdown must neither send nor open
+        # a new Redis connection that nobody would close.
+        self._closed = False
 
     def _item(self, limit: str) -> RateLimitItem:
         item = self._items.get(limit)
@@ -34,11 +37,15 @@ class RateLimiter:
         return item
 
     async def try_acquire(self, limit: str, *keys: str) -> bool:
+        if self._closed:
+            return False
         return bool(await self._limiter.hit(self._item(limit), *keys))
 
     async def try_acquire_spare(self, limit: str, *keys: str, keep: float = 0.5) -> bool:
         """A token only while more than `keep` of the window is still free: for what can be
         left out (typing indicators), so it never takes a token a message will need."""
+        if self._closed:
+            return False
         item = self._item(limit)
         stats = await self._limiter.get_window_stats(item, *keys)
         if stats.remaining <= item.amount * keep:
@@ -49,7 +56,7 @@ class RateLimiter:
         """Wait for a token; False if none came within max_wait seconds."""
         deadline = time.monotonic() + max_wait
         item = self._item(limit)
-        while True:
+        while not self._closed:
             if await self._limiter.hit(item, *keys):
                 return True
             stats = await self._limiter.get_window_stats(item, *keys)
@@ -57,8 +64,10 @@ class RateLimiter:
             if time.monotonic() + pause > deadline:
                 return False
             await asyncio.sleep(pause)
+        return False
 
     async def close(self) -> None:
+        self._closed = True
         # limits has no close of its own; its redis-py client is held by the bridge.
         client = getattr(getattr(self._storage, "bridge", None), "storage", None)
         if client is not None:

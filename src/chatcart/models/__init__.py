@@ -1,5 +1,11 @@
 """All ORM tables, one module per aggregate, one metadata (Base.metadata)."""
 
+from chatcart.models.appointment import (
+    AppointmentDay,
+    AppointmentService,
+    AppointmentSetting,
+    Booking,
+)
 from chatcart.models.base import Base
 from chatcart.models.broadcast import Broadcast, BroadcastRecipient
 from chatcart.models.catalog import (
@@ -36,7 +42,11 @@ from chatcart.models.workspace import Workspace
 
 __all__ = [
     "ApiToken",
+    "AppointmentDay",
+    "AppointmentService",
+    "AppointmentSetting",
     "Base",
+    "Booking",
     "Broadcast",
     "BroadcastRecipient",
     "Category",

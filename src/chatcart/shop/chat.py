@@ -13,6 +13,7 @@ from chatcart.catalog import service as catalog
 from chatcart.catalog.errors import ProductNotFound
 from chatcart.catalog.schemas import ProductCard, ProductQuery
 from chatcart.channels.base import MessageContent, QuickReply
+from chatcart.kit.ids import key_of
 from chatcart.kit.textnorm import fold
 from chatcart.orders import service as orders
 from chatcart.shop import cards, checkout
@@ -136,7 +137,7 @@ async def _tap(
 ) -> list[MessageContent]:
     parts = payload.split(":")
     kind = parts[1] if len(parts) > 1 else ""
-    number = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+    number = key_of(parts[2]) if len(parts) > 2 else None
     language = place.language
     if payload == "PRODUCTS" or kind == "CATS":
         return await categories(session, place, settings)
@@ -148,8 +149,9 @@ async def _tap(
         return await product(session, place, state, number)
     if kind == "V" and number is not None:
         return await pick_quantity(session, place, state, number)
-    if kind == "Q" and number is not None and len(parts) > 3 and parts[3].isdigit():
-        return await add(session, place, settings, state, number, int(parts[3]))
+    quantity = key_of(parts[3]) if len(parts) > 3 else None
+    if kind == "Q" and number is not None and quantity is not None:
+        return await add(session, place, settings, state, number, min(quantity, MAX_QUANTITY))
     if kind == "CART":
         return await show_cart(session, place, settings, state)
     if kind == "EDIT":
@@ -351,12 +353,16 @@ async def _put(
 async def show_cart(
     session: AsyncSession, place: ChatPlace, settings: ShopSettingsOut, state: ChatState
 ) -> list[MessageContent]:
-    out = [cards.cart(state, place.language)]
+    cart = cards.cart(state, place.language)
+    out = [cart]
     if state.lines:
         picks = await also_like(session, place.workspace_id, [li.product_id for li in state.lines])
         if picks:
             intro = say("also_like", place.language)
-            out.append(cards.carousel(picks, place.language, settings.public_url, intro))
+            also = cards.carousel(picks, place.language, settings.public_url, intro)
+            # Quick replies show under the last message only (Messenger, the widget): the
+            # cart's "Check out" goes with the suggestions that follow it.
+            out.append(also.model_copy(update={"quick_replies": cart.quick_replies}))
     return out
 
 

@@ -15,6 +15,7 @@ from chatcart.orders import service as orders
 from chatcart.orders.errors import CheckoutInvalid, NotForSale, OutOfStock, PriceChanged
 from chatcart.orders.schemas import Checkout, CheckoutLine, OrderOut
 from chatcart.shop import cards, payments
+from chatcart.shop.address import receipt_address
 from chatcart.shop.recommend import also_like
 from chatcart.shop.schemas import ChatPlace, ChatState, ShippingRule, ShopSettingsOut
 from chatcart.shop.texts import PHONE_EXAMPLES, money, say
@@ -184,8 +185,7 @@ async def review(
         subtotal=state.subtotal,
         shipping_cost=fee,
         total_cost=state.subtotal + fee,
-        # No address: Messenger wants it split (street, city, postal code, state,
-        # country) and a chat address is one line; the text summary shows it.
+        address=receipt_address(state.address, place.region),
     )
     # Messenger shows the receipt template; other channels get the same summary as text.
     summary = (
@@ -193,8 +193,12 @@ async def review(
         if place.channel == "messenger"
         else MessageContent(text=text)
     )
+    asked = say("confirm_question", language)
+    if summary.receipt is not None and summary.receipt.address is None:
+        # The receipt could not carry the address (no postal code): say where it goes.
+        asked = say("ship_to", language, address=state.address) + "\n" + asked
     question = MessageContent(
-        text=say("confirm_question", language),
+        text=asked,
         quick_replies=[
             QuickReply(title=say("confirm", language), payload="SHOP:CONFIRM"),
             QuickReply(title=say("edit", language), payload="SHOP:EDIT"),

@@ -101,6 +101,14 @@ async def set_store_secret(
     await session.flush()
 
 
+async def clear_store_secret(session: AsyncSession, workspace_id: int) -> None:
+    """No more store webhooks: every one is refused (401) until a secret is set again."""
+    row = await repository.setting(session, workspace_id)
+    if row is not None:
+        row.store_secret_encrypted = None
+        await session.flush()
+
+
 async def store_secret(session: AsyncSession, secrets: SecretBox, workspace_id: int) -> str | None:
     row = await repository.setting(session, workspace_id)
     if row is None or not row.store_secret_encrypted:

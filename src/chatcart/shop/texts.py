@@ -72,6 +72,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Shall we place this order?",
     },
     "confirm": {"vi": "Xác nhận", "en": "Confirm"},
+    "ship_to": {"vi": "Giao đến: {address}", "en": "Ship to: {address}"},
     "cancel": {"vi": "Huỷ", "en": "Cancel"},
     "free": {"vi": "Miễn phí", "en": "Free"},
     "price_changed": {

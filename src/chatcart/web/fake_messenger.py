@@ -10,7 +10,7 @@ sandbox accepted (or refused, with Meta's error) on its Send API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -30,12 +30,14 @@ from chatcart.workspaces import service as workspaces
 
 router = APIRouter(prefix="/admin/fake-messenger", include_in_schema=False)
 MAX_TEXT = 2000
+TYPING_LASTS = timedelta(seconds=20)  # Messenger drops a typing indicator after ~20 s
 
 
 @dataclass
 class Bubble:
-    side: str  # me | page | note | comment | error
+    side: str  # me | page | note | comment | error | typing
     at: datetime
+    seen: bool = False  # "Seen" under the customer's latest message (mark_seen)
     text: str = ""
     quick_replies: list[dict[str, Any]] | None = None
     buttons: list[dict[str, Any]] | None = None
@@ -96,15 +98,37 @@ def _bubble(record: SendRecord) -> Bubble:
 
 
 def _thread(request: Request, page_id: str) -> list[Bubble]:
-    # Sender actions (typing, seen) are not bubbles.
-    sent = [_bubble(r) for r in _graph(request).sends(page_id) if r.message is not None]
+    graph = _graph(request)
+    records = graph.sends(page_id)
+    sent = [_bubble(r) for r in records if r.message is not None]
     mine = _actions(request).get(page_id, [])
     bubbles = sorted([*mine, *sent], key=lambda b: b.at)
     last_page = next((b for b in reversed(bubbles) if b.side == "page"), None)
     for bubble in bubbles:  # quick replies only show under the latest message
         if bubble is not last_page:
             bubble.quick_replies = None
+    _sender_actions(bubbles, records, graph.clock.now())
     return bubbles
+
+
+def _sender_actions(bubbles: list[Bubble], records: list[SendRecord], now: datetime) -> None:
+    """Sender actions are not bubbles: mark_seen puts "Seen" under the customer's latest
+    message, and a typing_on that no message or typing_off has followed yet shows as dots
+    (for 20 s at most, as in Messenger)."""
+    accepted = [r for r in records if r.accepted]
+    last_mine = next((b for b in reversed(bubbles) if b.side == "me"), None)
+    if last_mine is not None and any(
+        r.request.get("sender_action") == "mark_seen" and r.at >= last_mine.at for r in accepted
+    ):
+        last_mine.seen = True
+    for record in reversed(accepted):  # the newest that ends or starts typing decides
+        action = record.request.get("sender_action")
+        if record.message is not None or action == "typing_off":
+            return
+        if action == "typing_on":
+            if now - record.at <= TYPING_LASTS:
+                bubbles.append(Bubble("typing", record.at))
+            return
 
 
 def _thread_response(request: Request, page_id: str) -> HTMLResponse:

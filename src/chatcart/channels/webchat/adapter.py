@@ -32,7 +32,7 @@ class WebchatAdapter:
     def __init__(self, bus: Bus, max_text_chars: int) -> None:
         self._bus = bus
         self.capabilities = Capabilities(
-            max_text_chars=max_text_chars, quick_replies=13, buttons=3, attachments=True
+            max_text_chars=max_text_chars, quick_replies=13, buttons=3, attachments=True, cards=10
         )
 
     def parse(self, body: bytes, account: AccountRef) -> list[InboundEvent]:
@@ -70,6 +70,7 @@ class WebchatAdapter:
                     "text": envelope.content.text,
                     "quick_replies": [q.model_dump() for q in envelope.content.quick_replies],
                     "buttons": [b.model_dump() for b in envelope.content.buttons],
+                    "cards": [c.model_dump() for c in envelope.content.cards],
                     "attachments": [a.model_dump() for a in envelope.content.attachments],
                     "created_at": utcnow().isoformat(),
                 },

@@ -54,6 +54,7 @@ def _wire(message: MessageOut) -> dict[str, Any]:
         "text": message.text,
         "quick_replies": content.get("quick_replies", []),
         "buttons": content.get("buttons", []),
+        "cards": content.get("cards", []),
         "attachments": content.get("attachments", []),
         "created_at": message.created_at.isoformat(),
     }

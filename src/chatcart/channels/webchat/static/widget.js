@@ -96,6 +96,10 @@
     ".chips{display:flex;flex-wrap:wrap;gap:6px;padding:6px 12px;background:#faf7f5}" +
     ".chips button,.msg .btn{border:1px solid #e4572e;background:#fff;color:#e4572e;border-radius:16px;padding:5px 11px;font-size:13px;cursor:pointer}" +
     ".msg .btn{display:block;margin-top:6px;width:100%;text-align:center;text-decoration:none}" +
+    ".cards{display:flex;gap:8px;overflow-x:auto;margin-top:6px;white-space:normal}" +
+    ".card{flex:0 0 150px;border:1px solid #eee;border-radius:10px;padding:6px;background:#fff}" +
+    ".card img{display:block;width:100%;height:110px;object-fit:cover;border-radius:6px}" +
+    ".card .ct{font-weight:600;margin-top:4px}.card .cs{font-size:12px;color:#666}" +
     "form{display:flex;border-top:1px solid #eee}" +
     "textarea{flex:1;border:0;padding:10px;font-size:14px;resize:none;height:44px;outline:none}" +
     "form button{border:0;background:#fff;color:#e4572e;font-weight:600;padding:0 14px;cursor:pointer}" +
@@ -163,6 +167,20 @@
       chips.appendChild(b);
     });
   }
+  function button(b) {
+    var a = document.createElement(b.url ? "a" : "button");
+    a.className = "btn";
+    a.textContent = b.title;
+    if (b.url) {
+      a.href = b.url;
+      a.target = "_blank";
+      a.rel = "noopener";
+    } else
+      a.onclick = function () {
+        send(b.title, b.payload);
+      };
+    return a;
+  }
   function render(m) {
     var key = m.id != null ? "id:" + m.id : null;
     var ckey = m.client_id ? "c:" + m.client_id : null;
@@ -178,19 +196,43 @@
     el.setAttribute("data-direction", m.direction);
     if (m.id != null) el.setAttribute("data-id", m.id);
     (m.buttons || []).forEach(function (b) {
-      var a = document.createElement(b.url ? "a" : "button");
-      a.className = "btn";
-      a.textContent = b.title;
-      if (b.url) {
-        a.href = b.url;
-        a.target = "_blank";
-        a.rel = "noopener";
-      } else
-        a.onclick = function () {
-          send(b.title, b.payload);
-        };
-      el.appendChild(a);
+      el.appendChild(button(b));
     });
+    if (m.cards && m.cards.length) {
+      // A carousel: each card with its picture, title, subtitle and buttons.
+      var row = document.createElement("div");
+      row.className = "cards";
+      m.cards.forEach(function (c) {
+        var card = document.createElement("div");
+        card.className = "card";
+        if (c.image_url) {
+          var pic = document.createElement("img");
+          pic.src = c.image_url;
+          pic.alt = "";
+          card.appendChild(pic);
+        }
+        var title = document.createElement(c.url ? "a" : "div");
+        title.className = "ct";
+        title.textContent = c.title;
+        if (c.url) {
+          title.href = c.url;
+          title.target = "_blank";
+          title.rel = "noopener";
+        }
+        card.appendChild(title);
+        if (c.subtitle) {
+          var sub = document.createElement("div");
+          sub.className = "cs";
+          sub.textContent = c.subtitle;
+          card.appendChild(sub);
+        }
+        (c.buttons || []).forEach(function (b) {
+          card.appendChild(button(b));
+        });
+        row.appendChild(card);
+      });
+      el.appendChild(row);
+    }
     (m.attachments || []).forEach(function (att) {
       if (att.kind === "image" && att.url) {
         var img = document.createElement("img");
