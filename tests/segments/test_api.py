@@ -169,7 +169,7 @@ async def test_bad_filters_are_422_naming_the_field(runtime: Runtime) -> None:
                     }
                 ],
             },
-            "filter",
+            "filter" + ".rules[0]" * 5,  # the group one level too deep
         ),
     ]
     async with _api(runtime.settings, shop) as api:
@@ -183,6 +183,7 @@ async def test_bad_filters_are_422_naming_the_field(runtime: Runtime) -> None:
                 assert error["code"] == "filter_invalid", (url, error)
                 assert error["message"].startswith(f"{path}:"), (url, error)
                 assert error["details"]["fields"][0]["field"] == path
+                assert error["details"]["fields"][0]["code"]  # for a UI to say it its way
         missing = _error(await api.post("/segments", json={"filter": VIP}))
         assert missing["code"] == "validation_failed"
         assert missing["message"].startswith("name:")
@@ -192,6 +193,16 @@ async def test_bad_filters_are_422_naming_the_field(runtime: Runtime) -> None:
         assert listed["details"]["fields"][0]["field"] == "filter.tags"
         not_json = _error(await api.get("/contacts", params={"filter": "{"}))
         assert not_json["code"] == "filter_invalid"
+        days = {"type": "created", "op": "within_days", "value": 99_999}
+        too_far = _error(await api.post("/segments/count", json={"filter": days}))
+        assert too_far["details"]["fields"] == [
+            {
+                "field": "filter.value",
+                "problem": "days must be between 0 and 36500",
+                "code": "days_range",
+                "params": {"max": 36_500},
+            }
+        ]
 
 
 async def test_id_list_over_http(runtime: Runtime) -> None:

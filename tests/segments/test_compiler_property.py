@@ -165,7 +165,9 @@ async def test_compiled_sql_matches_brute_force(
     expected = world.expected(raw)
     async with runtime.sessions() as session:
         for drive in (True, False):  # one predicate drives (IN) / every one probes (EXISTS)
-            query = compiler.compile(node, world.workspace_id, NOW, world.fields, drive=drive)
+            query = compiler.compile(
+                node, world.workspace_id, NOW, world.fields, drive=drive
+            ).bound()
             got = set((await session.scalars(query)).all())
             assert got == expected, (drive, raw, sorted(got - expected), sorted(expected - got))
         # The service inlines the workspace's tag and account ids (a catalog).
@@ -193,7 +195,9 @@ async def test_the_world_is_not_trivial(runtime: Runtime, world: World) -> None:
         for probe in probes:
             expected = world.expected(probe)
             assert 0 < len(expected) < len(mine), probe
-            query = compiler.compile(parse_filter(probe), world.workspace_id, NOW, world.fields)
+            query = compiler.compile(
+                parse_filter(probe), world.workspace_id, NOW, world.fields
+            ).bound()
             assert set((await session.scalars(query)).all()) == expected, probe
 
 
@@ -202,6 +206,6 @@ async def test_contains_folds_a_to_z_only(runtime: Runtime, world: World, needle
     """The same answer on both engines: PostgreSQL's lower() would fold Đ -> đ, SQLite's not."""
     raw = {"type": "field", "key": "city", "op": "contains", "value": needle}
     async with runtime.sessions() as session:
-        query = compiler.compile(parse_filter(raw), world.workspace_id, NOW, world.fields)
+        query = compiler.compile(parse_filter(raw), world.workspace_id, NOW, world.fields).bound()
         got = set((await session.scalars(query)).all())
     assert got == world.expected(raw)

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 
 from chatcart.kit.db import transaction
+from chatcart.models import Contact
 from chatcart.runtime import Runtime
 from chatcart.segments import service
+from chatcart.segments.audience import Audience
 from chatcart.segments.schemas import parse_filter
 from tests.helpers.factory import make_shop
 from tests.segments.helpers import contact
@@ -44,7 +46,8 @@ async def test_two_step_first_page_is_the_plain_first_page(
             for limit in (1, 5, 20):
                 plain = await service.audience(session, shop.workspace_id, node, NOW)
                 expected = [
-                    row[0] for row in await service.repository.page(session, plain, limit=limit)
+                    row[0]
+                    for row in await service.repository.page(session, Audience(plain), limit=limit)
                 ]
                 got = await service.preview(session, shop.workspace_id, node, limit, now=NOW)
                 assert [row.id for row in got.items] == expected, (raw, limit)
@@ -57,3 +60,30 @@ async def test_two_step_first_page_is_the_plain_first_page(
                 now=NOW,  # search: the plain path
             )
             assert [r.id for r in listed] == [r.id for r in everyone]
+
+
+@pytest.mark.parametrize("window", [5, 12, 30])
+async def test_merged_contacts_in_the_window_are_passed_over(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """The window's edge counts merged contacts too (the recency index alone answers it):
+    when the latest interactions are merged contacts', the page still holds members only,
+    found in the window or after it."""
+    shop = await make_shop(runtime)
+    async with transaction(runtime.sessions) as session:
+        keeper = await contact(session, shop.workspace_id, "keeper", last_interaction_at=NOW)
+        ids = []
+        for n in range(30):
+            moment = NOW - timedelta(minutes=n + 1)
+            ids.append(
+                await contact(session, shop.workspace_id, f"c{n}", last_interaction_at=moment)
+            )
+        for merged in ids[:10]:  # the ten latest, after the keeper, are merged into it
+            row = await session.get(Contact, merged)
+            assert row is not None
+            row.merged_into_id = keeper
+    monkeypatch.setattr(service, "RECENT_WINDOW", window)
+    everyone = {"type": "created", "op": "within_days", "value": 36_500}
+    async with runtime.sessions() as session:
+        got = await service.preview(session, shop.workspace_id, everyone, 5, now=NOW)
+    assert [row.id for row in got.items] == [keeper, *ids[10:14]]

@@ -121,7 +121,7 @@ def test_nesting_too_deep() -> None:
     parse_filter(node)  # exactly MAX_DEPTH groups
     with pytest.raises(FilterInvalid) as caught:
         parse_filter(_and(node))
-    assert _paths(caught.value) == ["filter"]
+    assert _paths(caught.value) == ["filter" + ".rules[0]" * MAX_DEPTH]  # the group too deep
     assert "deeper than" in caught.value.message
     assert "filter.rules[0].rules[0].rules[0].rules[0].rules[0]" in caught.value.message
 

@@ -131,3 +131,52 @@ def segments_id_list(name: str, text: str) -> IdListIn:
 async def _segments(runtime: Runtime, workspace_id: int) -> list[SegmentOut]:
     async with runtime.sessions() as session:
         return await segments.list_segments(session, workspace_id)
+
+
+async def test_filter_problems_speak_the_admins_language(runtime: Runtime) -> None:
+    shop = await make_shop(runtime)
+    async with (
+        live_server(runtime.settings, run_worker=False) as host,
+        httpx.AsyncClient(base_url=f"http://{host}") as client,
+    ):
+        await login(client, shop.email, shop.password)
+        page = await client.get("/admin/segments/new")
+        csrf = csrf_of(page.text)
+        headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+        incomplete = {"type": "group", "op": "and", "rules": [VIP, {"type": "messageable"}]}
+        wrong_field = {"type": "field", "key": "city", "op": "eq", "value": "Huế"}
+        for lang, said in (
+            ("vi", ["Điều kiện 2 › kênh</strong>: Bắt buộc.", "trường tùy chỉnh “city”"]),
+            ("en", ["Condition 2 › channel</strong>: Required.", "no custom field “city”"]),
+        ):
+            client.cookies.set("lang", lang)
+            shown = await client.post(
+                "/admin/segments/preview",
+                data={"filter": json.dumps(incomplete)},
+                headers=headers,
+            )
+            text = html.unescape(shown.text)
+            assert said[0] in text, text
+            assert '"filter.rules[1].channel"' in text  # the builder still marks the condition
+            shown = await client.post(
+                "/admin/segments/preview", data={"filter": json.dumps(wrong_field)}, headers=headers
+            )
+            assert said[1] in html.unescape(shown.text)
+        client.cookies.set("lang", "vi")
+        empty = await client.post(
+            "/admin/segments", data={"name": "Trống", "filter": "", "csrf_token": csrf}
+        )
+        assert empty.status_code == 422
+        assert "Hãy thêm ít nhất một điều kiện." in html.unescape(empty.text)
+        no_name = await client.post(
+            "/admin/segments", data={"name": " ", "filter": json.dumps(VIP), "csrf_token": csrf}
+        )
+        assert no_name.status_code == 422
+        assert "Tên</strong>: Hãy đặt tên cho phân khúc." in html.unescape(no_name.text)
+        for expected in (303, 409):
+            saved = await client.post(
+                "/admin/segments",
+                data={"name": "Khách VIP", "filter": json.dumps(VIP), "csrf_token": csrf},
+            )
+            assert saved.status_code == expected
+        assert "Đã có phân khúc tên “Khách VIP”." in html.unescape(saved.text)

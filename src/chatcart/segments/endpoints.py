@@ -47,12 +47,11 @@ class _PathErrors(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 found = problems(list(exc.errors()))
-                if any(path.split(".")[0].startswith("filter") for path, _ in found):
+                if any(p["field"].split(".")[0].startswith("filter") for p in found):
                     raise FilterInvalid.many(found) from None
-                fields = [{"field": path, "problem": problem} for path, problem in found]
-                first = fields[0] if fields else {"field": "", "problem": "invalid request"}
+                first = found[0] if found else {"field": "", "problem": "invalid request"}
                 raise ValidationFailed(
-                    f"{first['field']}: {first['problem']}", fields=fields
+                    f"{first['field']}: {first['problem']}", fields=found
                 ) from None
 
         return named

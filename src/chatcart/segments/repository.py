@@ -5,11 +5,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from chatcart.kit.db import UTCDateTime
 from chatcart.models import (
     ChannelAccount,
     Contact,
@@ -21,6 +38,7 @@ from chatcart.models import (
     SegmentMember,
     Tag,
 )
+from chatcart.segments.audience import Audience
 from chatcart.segments.schemas import Catalog, ContactSort, FieldSpec
 
 CHUNK = 500  # values per IN (...) list
@@ -46,23 +64,46 @@ async def field_specs(session: AsyncSession, workspace_id: int) -> dict[str, Fie
     }
 
 
-async def catalog(session: AsyncSession, workspace_id: int, tag_keys: Sequence[str]) -> Catalog:
-    """The tag ids of these folded names and every channel account id by kind."""
+def plans_by_value(session: AsyncSession) -> bool:
+    """Whether the engine's planner weighs a value against its statistics (PostgreSQL's
+    most-common values: `tag_id = 7` is estimated from how many contacts carry tag 7).
+    SQLite's ANALYZE keeps averages only (sqlite_stat1; STAT4 is not compiled into
+    Python's SQLite), so ids written into its SQL tell it nothing that a subquery on tag /
+    channel_account does not, and looking them up would cost a statement."""
+    return session.get_bind().dialect.name != "sqlite"
+
+
+async def catalog(
+    session: AsyncSession, workspace_id: int, tag_keys: Sequence[str], accounts: bool
+) -> Catalog:
+    """The tag ids of these folded names and, if `accounts`, every channel account id by
+    kind: one statement (two for over CHUNK tag names), since a count pays for each."""
     tags: dict[str, int] = {}
-    for chunk in _chunks(sorted(set(tag_keys))):
-        rows = await session.execute(
-            select(Tag.key, Tag.id).where(Tag.workspace_id == workspace_id, Tag.key.in_(chunk))
-        )
-        tags.update({key: tag_id for key, tag_id in rows.all()})
-    accounts: dict[str, list[int]] = defaultdict(list)
-    rows = await session.execute(
-        select(ChannelAccount.kind, ChannelAccount.id).where(
-            ChannelAccount.workspace_id == workspace_id
-        )
-    )
-    for kind, account_id in rows.all():
-        accounts[kind].append(account_id)
-    return Catalog(tags=tags, accounts={k: tuple(v) for k, v in accounts.items()})
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    chunks = list(_chunks(sorted(set(tag_keys)))) or [[]]
+    for n, chunk in enumerate(chunks):
+        parts: list[Select[str, str, int]] = []
+        if chunk:
+            parts.append(
+                select(literal("tag"), Tag.key, Tag.id).where(
+                    Tag.workspace_id == workspace_id, Tag.key.in_(chunk)
+                )
+            )
+        if accounts and n == 0:
+            parts.append(
+                select(literal("account"), ChannelAccount.kind, ChannelAccount.id).where(
+                    ChannelAccount.workspace_id == workspace_id
+                )
+            )
+        if not parts:
+            continue
+        query = parts[0] if len(parts) == 1 else union_all(*parts)
+        for what, key, found_id in (await session.execute(query)).all():
+            if what == "tag":
+                tags[key] = found_id
+            else:
+                by_kind[key].append(found_id)
+    return Catalog(tags=tags, accounts={k: tuple(v) for k, v in by_kind.items()})
 
 
 async def segment(session: AsyncSession, workspace_id: int, segment_id: int) -> Segment | None:
@@ -120,20 +161,28 @@ async def add_members(session: AsyncSession, segment_id: int, contact_ids: Seque
 # --- audiences ---------------------------------------------------------------------------
 
 
-def static_members(workspace_id: int, segment_id: int) -> Select[int]:
-    """The audience of a static segment: its members that still exist and are not merged."""
-    return select(Contact.id).where(
-        Contact.workspace_id == workspace_id,
-        Contact.merged_into_id.is_(None),
-        Contact.id.in_(
-            select(SegmentMember.contact_id).where(SegmentMember.segment_id == segment_id)
-        ),
+@lru_cache(maxsize=256)
+def static_members(workspace_id: int, segment_id: int) -> Audience:
+    """The audience of a static segment: its members that still exist and are not merged
+    (kept per segment: see audience.py)."""
+    return Audience(
+        select(Contact.id).where(
+            Contact.workspace_id == workspace_id,
+            Contact.merged_into_id.is_(None),
+            Contact.id.in_(
+                select(SegmentMember.contact_id).where(SegmentMember.segment_id == segment_id)
+            ),
+        )
     )
 
 
-def all_contacts(workspace_id: int) -> Select[int]:
-    return select(Contact.id).where(
-        Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None)
+@lru_cache(maxsize=256)
+def all_contacts(workspace_id: int) -> Audience:
+    """Everyone in the workspace (kept per workspace: GET /contacts runs it on every page)."""
+    return Audience(
+        select(Contact.id).where(
+            Contact.workspace_id == workspace_id, Contact.merged_into_id.is_(None)
+        )
     )
 
 
@@ -163,11 +212,11 @@ def searched(audience: Select[int], tokens: Sequence[str], phone: str | None) ->
     return audience.where(or_(*conditions))
 
 
-async def count(session: AsyncSession, audience: Select[int]) -> int:
-    total = await session.scalar(
-        audience.with_only_columns(func.count(), maintain_column_froms=True)
+async def count(session: AsyncSession, audience: Audience) -> int:
+    query = audience.derive(
+        "count", lambda select: select.with_only_columns(func.count(), maintain_column_froms=True)
     )
-    return int(total or 0)
+    return int(await session.scalar(query, audience.params) or 0)
 
 
 _SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
@@ -182,62 +231,83 @@ _SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
 }
 
 
+def _inline(count: int) -> ColumnElement[int]:
+    """A LIMIT / OFFSET written into the SQL, not bound: PostgreSQL plans a prepared
+    statement for any parameter values after five runs (a generic plan), and a LIMIT it
+    cannot see there is a LIMIT it cannot stop early for. The first page's generic plan
+    then kept losing to a custom one that went parallel (40 ms instead of 3 on a busy
+    machine). The statements are kept per limit anyway (Audience.derive)."""
+    return literal(count, Integer, literal_execute=True)
+
+
+_PAGE_COLUMNS = (Contact.id, Contact.name, Contact.last_interaction_at, Contact.created_at)
+
+
 async def page(
     session: AsyncSession,
-    audience: Select[int],
+    audience: Audience,
     *,
     limit: int,
     offset: int = 0,
     sort: ContactSort = "-last_interaction_at",
 ) -> list[Row[int, str, Any, Any]]:
     """(id, name, last_interaction_at, created_at) of one page of the audience."""
-    query = (
-        audience.with_only_columns(
-            Contact.id, Contact.name, Contact.last_interaction_at, Contact.created_at
-        )
-        .order_by(*_SORTS[sort])
-        .limit(limit)
-        .offset(offset)
+    query = audience.derive(
+        ("page", limit, offset, sort),
+        lambda select: (
+            select.with_only_columns(*_PAGE_COLUMNS)
+            .order_by(*_SORTS[sort])
+            .limit(_inline(limit))
+            .offset(_inline(offset))
+        ),
     )
-    return list((await session.execute(query)).all())
+    return list((await session.execute(query, audience.params)).all())
 
 
-_PAGE_COLUMNS = (Contact.id, Contact.name, Contact.last_interaction_at, Contact.created_at)
+# Below every interaction: the window's edge when the workspace has fewer interactions.
+_NO_EDGE = literal(datetime(1, 1, 1, tzinfo=UTC), UTCDateTime())
+_RECENT = aliased(Contact, name="recent")
+_LATEST_FIRST = (Contact.last_interaction_at.desc(), Contact.id.desc())
+
+
+def recent_edge(workspace_id: int, window: int) -> ColumnElement[datetime]:
+    """The `window`-th latest interaction of the workspace, as a scalar subquery (or a moment
+    before any, when there are fewer). Merged contacts count too: the index then answers it
+    alone, walked backwards, without reading a row (ix_contact_workspace_recent covers it)."""
+    edge = (
+        select(_RECENT.last_interaction_at)
+        .where(_RECENT.workspace_id == workspace_id, _RECENT.last_interaction_at.is_not(None))
+        .order_by(_RECENT.last_interaction_at.desc(), _RECENT.id.desc())
+        .offset(_inline(window - 1))
+        .limit(_inline(1))
+        .scalar_subquery()
+    )
+    return func.coalesce(edge, _NO_EDGE)
 
 
 async def recent_page(
-    session: AsyncSession, audience: Select[int], workspace_id: int, *, limit: int, window: int
+    session: AsyncSession, audience: Audience, workspace_id: int, *, limit: int, window: int
 ) -> list[Row[int, str, Any, Any]] | None:
     """The audience's first `limit` contacts by latest interaction, looked for among the
     `window` contacts who interacted last; None when fewer than a page are there (the
     page may then hold contacts outside the window, or who never interacted).
 
-    The window is a range of the recency index: its edge (the window-th latest interaction)
-    is found by walking the index, then the audience is walked from the top of that range,
-    each predicate probed, until the page is full. Plain DESC (no NULLS LAST: there are no
-    NULLs in the range) lets both engines walk the index backwards."""
-    order = (Contact.last_interaction_at.desc(), Contact.id.desc())
-    edge = await session.scalar(
-        select(Contact.last_interaction_at)
-        .where(
-            Contact.workspace_id == workspace_id,
-            Contact.merged_into_id.is_(None),
-            Contact.last_interaction_at.is_not(None),
-        )
-        .order_by(*order)
-        .offset(window - 1)
-        .limit(1)
+    ONE statement: the window is a range of the recency index, from its top down to the
+    window-th latest interaction (recent_edge, evaluated once); the audience is walked from
+    the top of that range, each predicate probed, until the page is full. The range is a
+    prefix of the page's order (every contact at the edge's moment is in it), so a full page
+    found there is the page. Plain DESC (no NULLS LAST: there are no NULLs in the range) lets
+    both engines walk the index backwards."""
+    query = audience.derive(
+        ("recent", workspace_id, limit, window),
+        lambda select: (
+            select.where(Contact.last_interaction_at >= recent_edge(workspace_id, window))
+            .with_only_columns(*_PAGE_COLUMNS)
+            .order_by(*_LATEST_FIRST)
+            .limit(_inline(limit))
+        ),
     )
-    # Every contact at the edge's moment too: the range stays a prefix of the page's order.
-    in_window = (
-        Contact.last_interaction_at.is_not(None)
-        if edge is None
-        else Contact.last_interaction_at >= edge
-    )
-    query = (
-        audience.where(in_window).with_only_columns(*_PAGE_COLUMNS).order_by(*order).limit(limit)
-    )
-    rows = list((await session.execute(query)).all())
+    rows = list((await session.execute(query, audience.params)).all())
     return rows if len(rows) == limit else None
 
 
@@ -273,13 +343,15 @@ async def tags_of(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int
 
 
 async def stream_ids(
-    session: AsyncSession, audience: Select[int], batch: int
+    session: AsyncSession, audience: Audience, batch: int
 ) -> AsyncIterator[list[int]]:
     """The audience's ids, ascending, in lists of up to `batch`, from ONE query streamed
     through a server-side cursor (memory stays flat however many there are)."""
-    result = await session.stream_scalars(
-        audience.order_by(Contact.id).execution_options(yield_per=batch)
+    query = audience.derive(
+        ("ids", batch),
+        lambda select: select.order_by(Contact.id).execution_options(yield_per=batch),
     )
+    result = await session.stream_scalars(query, audience.params)
     try:
         async for part in result.partitions(batch):
             yield list(part)

@@ -45,11 +45,11 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from chatcart.kit.clock import as_utc
 from chatcart.kit.textnorm import nfc
-from chatcart.segments.errors import FilterInvalid
+from chatcart.segments.errors import FilterInvalid, Problem, problem
 
 MAX_DEPTH = 5  # groups inside groups
 MAX_RULES = 50  # per group
@@ -72,24 +72,35 @@ _KEY = r"^[a-z][a-z0-9_]*$"
 _datetime = TypeAdapter(datetime)
 
 
+def _error(code: str, template: str, **params: Any) -> PydanticCustomError:
+    """A validation error with a stable code and its values (errors.Problem), so a UI can say
+    it in its own language; `template` is the English, with {name} for each value."""
+    return PydanticCustomError(code, template, params)
+
+
+_BETWEEN_NO_VALUE = _error(
+    "between_no_value", "'between' takes no 'value' (give 'values': [low, high])"
+)
+
+
 def _moment(op: str, value: Any) -> Any:
     """Days (an int) for the *_days ops; a tz-aware instant for before / after."""
     if op in _DAY_OPS:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"'{op}' needs a whole number of days")
+            raise _error("days_whole", "'{op}' needs a whole number of days", op=op)
         if not 0 <= value <= MAX_DAYS:
-            raise ValueError(f"days must be between 0 and {MAX_DAYS}")
+            raise _error("days_range", "days must be between 0 and {max}", max=MAX_DAYS)
         return value
     if op in _INSTANT_OPS:
         if not isinstance(value, str | datetime):
-            raise ValueError(f"'{op}' needs an ISO 8601 date or date-time")
+            raise _error("instant", "'{op}' needs an ISO 8601 date or date-time", op=op)
         try:
             parsed = _datetime.validate_python(value)
         except ValidationError:
-            raise ValueError(f"'{op}' needs an ISO 8601 date or date-time") from None
+            raise _error("instant", "'{op}' needs an ISO 8601 date or date-time", op=op) from None
         return as_utc(parsed)
     if value is not None:
-        raise ValueError(f"'{op}' takes no value")
+        raise _error("no_value", "'{op}' takes no 'value'", op=op)
     return None
 
 
@@ -132,13 +143,14 @@ class FieldRule(_Node):
         if op is None:
             return value
         if op == "between" or op in _PRESENCE_OPS:
+            if value is not None and op == "between":
+                raise _BETWEEN_NO_VALUE
             if value is not None:
-                hint = " (give 'values': [low, high])" if op == "between" else ""
-                raise ValueError(f"'{op}' takes no 'value'{hint}")
+                raise _error("no_value", "'{op}' takes no 'value'", op=op)
         elif value is None:
-            raise ValueError(f"'{op}' needs a 'value'")
+            raise _error("needs_value", "'{op}' needs a 'value'", op=op)
         elif op == "contains" and (not isinstance(value, str) or not value):
-            raise ValueError("'contains' needs non-empty text")
+            raise _error("needs_text", "'{op}' needs non-empty text", op=op)
         return value
 
     @field_validator("values")
@@ -151,9 +163,9 @@ class FieldRule(_Node):
             return values
         if op == "between":
             if values is None or len(values) != 2:
-                raise ValueError("'between' needs 'values': [low, high]")
+                raise _error("between_values", "'between' needs 'values': [low, high]")
         elif values is not None:
-            raise ValueError(f"'{op}' takes no 'values'")
+            raise _error("no_values", "'{op}' takes no 'values'", op=op)
         return values
 
 
@@ -213,9 +225,9 @@ class SourceRule(_Node):
             return value
         if op in _PRESENCE_OPS:
             if value is not None:
-                raise ValueError(f"'{op}' takes no 'value'")
+                raise _error("no_value", "'{op}' takes no 'value'", op=op)
         elif not value:
-            raise ValueError(f"'{op}' needs non-empty text")
+            raise _error("needs_text", "'{op}' needs non-empty text", op=op)
         return value
 
 
@@ -235,12 +247,16 @@ class OrdersRule(_Node):
         metric = info.data.get("metric")
         if metric == "last_order_at":
             if op not in _DAY_OPS | _INSTANT_OPS | _PRESENCE_OPS:
-                raise ValueError(
-                    "last_order_at takes before, after, within_days, not_within_days, "
-                    "is_set or is_not_set"
+                raise _error(
+                    "time_ops",
+                    "{metric} takes before, after, within_days, not_within_days, "
+                    "is_set or is_not_set",
+                    metric=metric,
                 )
         elif metric is not None and (op in _DAY_OPS | _INSTANT_OPS | _PRESENCE_OPS):
-            raise ValueError(f"{metric} takes eq, ne, gt, gte, lt, lte or between")
+            raise _error(
+                "number_ops", "{metric} takes eq, ne, gt, gte, lt, lte or between", metric=metric
+            )
         return op
 
     @field_validator("value", mode="before")
@@ -253,10 +269,10 @@ class OrdersRule(_Node):
             return _moment(op, value)
         if op == "between":
             if value is not None:
-                raise ValueError("'between' takes no 'value' (give 'values': [low, high])")
+                raise _BETWEEN_NO_VALUE
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"'{op}' needs a whole number")
+            raise _error("whole_number", "'{op}' needs a whole number", op=op)
         return value
 
     @field_validator("values")
@@ -267,9 +283,9 @@ class OrdersRule(_Node):
             return values
         if op == "between":
             if values is None or len(values) != 2:
-                raise ValueError("'between' needs 'values': [low, high]")
+                raise _error("between_values", "'between' needs 'values': [low, high]")
         elif values is not None:
-            raise ValueError(f"'{op}' takes no 'values'")
+            raise _error("no_values", "'{op}' takes no 'values'", op=op)
         return values
 
 
@@ -334,11 +350,21 @@ def check_shape(node: Filter, path: str = "filter") -> Filter:
     for found, where, depth in walk(node, path):
         if isinstance(found, Group):
             if depth > MAX_DEPTH:
-                raise ValueError(f"groups nest deeper than {MAX_DEPTH} levels at {where}")
+                raise FilterInvalid.at(
+                    where,
+                    f"groups nest deeper than {MAX_DEPTH} levels",
+                    "too_deep",
+                    max=MAX_DEPTH,
+                )
         else:
             predicates += 1
     if predicates > MAX_PREDICATES:
-        raise ValueError(f"a filter holds at most {MAX_PREDICATES} predicates")
+        raise FilterInvalid.at(
+            path,
+            f"a filter holds at most {MAX_PREDICATES} predicates",
+            "too_many",
+            max=MAX_PREDICATES,
+        )
     return node
 
 
@@ -369,14 +395,16 @@ def error_path(loc: Sequence[int | str], root: str = "") -> str:
     return ".".join(parts)
 
 
-def problems(errors: Sequence[ErrorDetails], root: str = "") -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+def problems(errors: Sequence[ErrorDetails], root: str = "") -> list[Problem]:
+    """Pydantic's errors as the room's problems: readable paths, pydantic's error type (or
+    ours, from _error) as the code, its context as the params."""
+    found: list[Problem] = []
     for error in errors:
         path = error_path(error["loc"], root)
-        message = error["msg"]
         if error["type"] in {"union_tag_invalid", "union_tag_not_found"}:
             path = f"{path}.type" if path else "type"
-        found.append((path or root or "body", message.removeprefix("Value error, ")))
+        text = error["msg"].removeprefix("Value error, ")
+        found.append(problem(path or root or "body", text, error["type"], error.get("ctx")))
     return found
 
 
@@ -390,7 +418,7 @@ def parse_filter(raw: Any, root: str = "filter") -> Filter:
         return check_shape(node, root)
     except ValidationError as exc:
         raise FilterInvalid.many(problems(exc.errors(), root)) from None
-    except ValueError as exc:
+    except ValueError as exc:  # pragma: no cover - every check above raises its own error
         raise FilterInvalid.at(root, str(exc)) from None
 
 
@@ -416,6 +444,10 @@ class Catalog:
 
     tags: Mapping[str, int] = field(default_factory=dict)
     accounts: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def frozen(self) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, tuple[int, ...]], ...]]:
+        """The same ids, hashable (a key of compiled statements)."""
+        return tuple(sorted(self.tags.items())), tuple(sorted(self.accounts.items()))
 
 
 # --- I/O --------------------------------------------------------------------------------
@@ -448,7 +480,7 @@ _FilterField = Annotated[
 def _name(value: str) -> str:
     clean = " ".join(nfc(value).split())
     if not clean:
-        raise ValueError("the name is empty")
+        raise _error("name_empty", "the name is empty")
     return clean
 
 

@@ -30,9 +30,12 @@ from chatcart.segments.schemas import (
     SegmentUpdate,
     dump_filter,
     parse_filter,
+    problems,
 )
+from chatcart.web.filter_problems import localized
+from chatcart.web.i18n import translations
 from chatcart.web.session import AdminPrincipal, check_csrf
-from chatcart.web.templating import render
+from chatcart.web.templating import render, request_locale
 from chatcart.workspaces import service as workspaces
 
 router = APIRouter(prefix="/admin/segments", include_in_schema=False)
@@ -150,13 +153,15 @@ async def edit_segment(
     )
 
 
-def _problems(exc: AppError) -> list[dict[str, str]]:
+def _problems(request: Request, exc: AppError) -> list[dict[str, str]]:
+    """The error's problems in the admin's language (web/filter_problems.py)."""
+    gettext = translations(request_locale(request)).gettext
     fields = exc.details.get("fields")
     if isinstance(fields, list) and fields:
-        return [
-            {"field": str(f.get("field", "")), "problem": str(f.get("problem", ""))} for f in fields
-        ]
-    return [{"field": "", "problem": exc.message}]
+        return localized(fields, gettext)
+    params = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float)}
+    error = {"field": "", "problem": exc.message, "code": exc.code, "params": params}
+    return localized([error], gettext)
 
 
 @router.post("/preview", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
@@ -184,14 +189,13 @@ async def live_preview(
             )
             context["count"], context["rows"] = counted.count, page.items
     except AppError as exc:
-        context["errors"] = _problems(exc)
+        context["errors"] = _problems(request, exc)
     return render(request, "_segment_preview.html", {"workspace": workspace, **context})
 
 
-def _form_problems(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
-    ]
+def _form_problems(request: Request, exc: ValidationError) -> list[dict[str, str]]:
+    gettext = translations(request_locale(request)).gettext
+    return localized(problems(exc.errors()), gettext)
 
 
 @router.post("", dependencies=[Depends(check_csrf)])
@@ -229,7 +233,7 @@ async def _save(
     try:
         node = _parse(filter_json)
         if node is None:
-            raise FilterInvalid.at("filter", "add at least one condition")
+            raise FilterInvalid.at("filter", "add at least one condition", "empty")
         async with transaction(runtime.sessions) as session:
             if segment_id is None:
                 saved = await segments.create(
@@ -244,9 +248,9 @@ async def _save(
                 )
         return RedirectResponse(f"/admin/segments/{saved.id}", status_code=303)
     except ValidationError as exc:
-        errors, status_code = _form_problems(exc), 422
+        errors, status_code = _form_problems(request, exc), 422
     except AppError as exc:
-        errors, status_code = _problems(exc), exc.status_code
+        errors, status_code = _problems(request, exc), exc.status_code
     async with runtime.sessions() as session:
         segment = None
         if segment_id is not None:
@@ -305,9 +309,11 @@ async def id_list(
         async with transaction(runtime.sessions) as session:
             result = await segments.create_from_id_list(session, principal.workspace_id, data)
     except ValidationError as exc:
-        error, status_code = "; ".join(p["problem"] for p in _form_problems(exc)), 422
+        shown = _form_problems(request, exc)
+        error, status_code = "; ".join(f"{p['label']}: {p['problem']}" for p in shown), 422
     except AppError as exc:
-        error, status_code = exc.message, exc.status_code
+        error = "; ".join(p["problem"] for p in _problems(request, exc))
+        status_code = exc.status_code
     async with runtime.sessions() as session:
         workspace = await workspaces.get(session, principal.workspace_id)
     return render(
