@@ -199,7 +199,7 @@ class _Shapes:
     """One audience of one call, compiled per shape when asked (compiler.compile keeps each
     compiled select): `await shapes(drive)` with the workspace's tag and account ids as
     they are now (looked up once per call on PostgreSQL: repository.plans_by_value), and
-    `await shapes.walk()`, the first page's walk (drive=False), which takes the ids an
+    `await shapes.walking()`, the first page's walk (drive=False), which takes the ids an
     earlier call found when there are, checked inside its own statement (a stale catalog
     selects nobody: compiler.catalog_unchanged), so a first page is one statement."""
 
@@ -212,18 +212,15 @@ class _Shapes:
     tag_keys: list[str] = field(default_factory=list)
     accounts: bool = False
     catalog: Catalog | None = None  # looked up by this call
-    remembered: Catalog | None = None  # taken from an earlier call by walk()
+    remembered: Catalog | None = None  # taken from an earlier call by walking()
 
     async def __call__(self, drive: bool = True) -> Audience:
         if self.node is None:
             assert self.fixed is not None
             return self.fixed
-        catalog = await self.looked_up()
-        return compiler.compile(
-            self.node, self.workspace_id, self.at, self.fields, catalog=catalog, drive=drive
-        )
+        return self._compile(drive, await self.looked_up())
 
-    async def walk(self) -> Audience:
+    async def walking(self) -> Audience:
         if self.node is None or self.catalog is not None or not self._by_value():
             return await self(False)
         self.remembered = repository.remembered_catalog(
@@ -231,14 +228,18 @@ class _Shapes:
         )
         if self.remembered is None:
             return await self(False)
+        return self._compile(False, self.remembered, checked=True)
+
+    def _compile(self, drive: bool, catalog: Catalog | None, checked: bool = False) -> Audience:
+        assert self.node is not None
         return compiler.compile(
             self.node,
             self.workspace_id,
             self.at,
             self.fields,
-            catalog=self.remembered,
-            drive=False,
-            checked=True,
+            catalog=catalog,
+            drive=drive,
+            checked=checked,
         )
 
     async def looked_up(self) -> Catalog | None:
@@ -310,14 +311,16 @@ async def _first_page(
     are: then the walk is the only statement. Neither can make the page wrong (see
     repository.recent_page, compiler.catalog_unchanged); when the walk comes up short, it is
     walked again if either has changed since."""
-    walk = await shapes.walk()
+    walk = await shapes.walking()
     edge = repository.remembered_edge(workspace_id, RECENT_WINDOW)
     remembered = edge is not None
     if edge is None:
         edge = await repository.recent_edge(session, workspace_id, RECENT_WINDOW)
     page = await repository.recent_page(session, walk, limit=limit, edge=edge)
     if page is None and (remembered or shapes.remembered is not None):
-        now_edge = await repository.recent_edge(session, workspace_id, RECENT_WINDOW)
+        now_edge = edge
+        if remembered:
+            now_edge = await repository.recent_edge(session, workspace_id, RECENT_WINDOW)
         catalog = await shapes.looked_up()
         if now_edge < edge or (shapes.remembered is not None and catalog != shapes.remembered):
             walk = await shapes(False)
