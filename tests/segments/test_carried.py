@@ -175,6 +175,28 @@ async def test_a_count_and_a_first_page_cost_one_statement_each(
         assert len(seen) == 2 + extra, seen
 
 
+async def test_a_sparse_first_page_skips_the_walk_it_found_short(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the walk along the recent window came up short, the next first pages of the
+    same audience go straight to the driven query (for SHORT_WALK_KEPT_SECONDS)."""
+    monkeypatch.setattr(service, "RECENT_WINDOW", 4)  # a page of 20 is never found there
+    extra = 0 if runtime.engine.dialect.name == "sqlite" else 1
+    node = parse_filter(_and(VIP, PHONE))
+    async with runtime.sessions() as session:
+        expected = await _plain_page(session, world, node, 20)
+        first = await service.first_page(session, world.workspace_id, node, 20, now=NOW)
+        with _selects(runtime) as seen:
+            again = await service.first_page(session, world.workspace_id, node, 20, now=NOW)
+        assert len(seen) == 1 + extra, seen  # the driven page (and the ids on PostgreSQL)
+        monkeypatch.setattr(service, "SHORT_WALK_KEPT_SECONDS", 0.0)
+        with _selects(runtime) as seen:
+            walked = await service.first_page(session, world.workspace_id, node, 20, now=NOW)
+        assert len(seen) > 1 + extra, seen  # walked again first
+    assert [row[0] for row in first] == [row[0] for row in again] == expected
+    assert [row[0] for row in walked] == expected
+
+
 async def _plain_page(session: Any, world: World, node: Any, limit: int) -> list[int]:
     """The first page the slow way: every member, sorted here."""
     query = compiler.compile(node, world.workspace_id, NOW, world.fields).bound()

@@ -15,6 +15,7 @@ Services never commit (the request or task boundary does).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,6 +76,7 @@ SegmentOrFilter = int | Filter | Mapping[str, Any]
 
 MAX_SEARCH_TOKENS = 8
 RECENT_WINDOW = 5000  # contacts the first page looks among first (see _first_page)
+SHORT_WALK_KEPT_SECONDS = 60.0  # how long a sparse segment's first page skips the walk
 _MERGE_HOPS = 5
 
 
@@ -310,8 +312,12 @@ async def _first_page(
     The window's edge and the tag / account ids are those an earlier call found, when there
     are: then the walk is the only statement. Neither can make the page wrong (see
     repository.recent_page, compiler.catalog_unchanged); when the walk comes up short, it is
-    walked again if either has changed since."""
+    walked again if either has changed since. A walk that came up short (a sparse segment)
+    is not tried again for SHORT_WALK_KEPT_SECONDS: the driven query alone answers."""
     walk = await shapes.walking()
+    short = walk.derived.get(("short walk", limit, RECENT_WINDOW))
+    if short is not None and time.monotonic() - short < SHORT_WALK_KEPT_SECONDS:
+        return await repository.page(session, await shapes(True), limit=limit)
     edge = repository.remembered_edge(workspace_id, RECENT_WINDOW)
     remembered = edge is not None
     if edge is None:
@@ -327,6 +333,7 @@ async def _first_page(
             page = await repository.recent_page(session, walk, limit=limit, edge=now_edge)
     if page is not None:
         return page
+    walk.derived[("short walk", limit, RECENT_WINDOW)] = time.monotonic()
     return await repository.page(session, await shapes(True), limit=limit)
 
 
