@@ -8,7 +8,9 @@ tags. Then, warm, best of >= 5 runs (and of as many as fit in 0.3 s), interleave
 * count and first page (20 rows, latest interaction first) of a 4-predicate segment —
   tags any [VIP, Khách quen] AND messageable on Messenger now AND has a valid phone AND
   interacted within 30 days — through segments.service (count, first_page: the compile and
-  the tag / account look-up are timed too), against hand-written SQL doing the same in
+  the tag / account look-up are timed too; a warm first page takes the ids and the recent
+  window's edge that the warm-up found, checked in its one statement, as any repeated
+  preview does), against hand-written SQL doing the same in
   several shapes (all EXISTS, all IN, the window as IN + EXISTS, the window's identities
   probed for tags and phone inside the IN, and for the page the same with plain DESC
   instead of NULLS LAST); the ratio is to the fastest hand shape; on SQLite also in CPU time;

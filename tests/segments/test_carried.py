@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from chatcart.runtime import Runtime
-from chatcart.segments import compiler, service
+from chatcart.segments import compiler, repository, service
 from chatcart.segments.schemas import parse_filter
 from tests.segments.world import NOW, US, World, build_world
 
@@ -149,8 +149,10 @@ async def test_a_count_and_a_first_page_cost_one_statement_each(
     runtime: Runtime, world: World
 ) -> None:
     """SQLite: the filter's statement alone (its planner gets nothing from inlined ids, see
-    repository.plans_by_value). PostgreSQL: one more, the tag and account ids. A custom
-    field adds the workspace's field definitions."""
+    repository.plans_by_value). PostgreSQL: one more for a count, the tag and account ids;
+    a first page takes those an earlier call found, checked inside its statement, and the
+    recent window's edge an earlier call found, so once warm it is one statement on both.
+    A custom field adds the workspace's field definitions."""
     extra = 0 if runtime.engine.dialect.name == "sqlite" else 1
     node = parse_filter(_and(VIP, MESSENGER, PHONE, RECENT))
     async with runtime.sessions() as session:
@@ -158,14 +160,41 @@ async def test_a_count_and_a_first_page_cost_one_statement_each(
             await service.count(session, world.workspace_id, node, now=NOW)
         assert len(seen) == 1 + extra, seen
         dense = parse_filter(_and(VIP, PHONE))
+        repository.forget()
         with _selects(runtime) as seen:
             page = await service.first_page(session, world.workspace_id, dense, 3, now=NOW)
-        assert len(seen) == 1 + extra, seen  # the recent window held the page
+        assert len(seen) == 2 + extra, seen  # the edge and the ids, then the walk
         assert [row[0] for row in page] == await _plain_page(session, world, dense, 3)
+        with _selects(runtime) as seen:
+            again = await service.first_page(session, world.workspace_id, dense, 3, now=NOW)
+        assert len(seen) == 1, seen  # the recent window held the page
+        assert again == page
         with_field = parse_filter(_and(VIP, {"type": "field", "key": "city", "op": "is_set"}))
         with _selects(runtime) as seen:
             await service.count(session, world.workspace_id, with_field, now=NOW)
         assert len(seen) == 2 + extra, seen
+
+
+async def test_a_sparse_first_page_skips_the_walk_it_found_short(
+    runtime: Runtime, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the walk along the recent window came up short, the next first pages of the
+    same audience go straight to the driven query (for SHORT_WALK_KEPT_SECONDS)."""
+    monkeypatch.setattr(service, "RECENT_WINDOW", 4)  # a page of 20 is never found there
+    extra = 0 if runtime.engine.dialect.name == "sqlite" else 1
+    node = parse_filter(_and(VIP, PHONE))
+    async with runtime.sessions() as session:
+        expected = await _plain_page(session, world, node, 20)
+        first = await service.first_page(session, world.workspace_id, node, 20, now=NOW)
+        with _selects(runtime) as seen:
+            again = await service.first_page(session, world.workspace_id, node, 20, now=NOW)
+        assert len(seen) == 1 + extra, seen  # the driven page (and the ids on PostgreSQL)
+        monkeypatch.setattr(service, "SHORT_WALK_KEPT_SECONDS", 0.0)
+        with _selects(runtime) as seen:
+            walked = await service.first_page(session, world.workspace_id, node, 20, now=NOW)
+        assert len(seen) > 1 + extra, seen  # walked again first
+    assert [row[0] for row in first] == [row[0] for row in again] == expected
+    assert [row[0] for row in walked] == expected
 
 
 async def _plain_page(session: Any, world: World, node: Any, limit: int) -> list[int]:

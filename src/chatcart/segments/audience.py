@@ -6,7 +6,8 @@ cache key, and building one from a filter costs ~0.5 ms more; on SQLite a first 
 ~2 ms of SQL, so a preview or a count would spend as long in Python as in the database.
 Kept statements (compiler.audience caches them per filter) have their cache key already
 computed; run them, and what is derived from them (the count, the first page: `derive`,
-kept alongside), as `session.execute(statement, audience.params)`.
+kept alongside), as `session.execute(statement, audience.params)`. `derived` also notes
+what was learnt running them (when the first page's walk last came up short).
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ Services never commit (the request or task boundary does).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +33,7 @@ from chatcart.segments import compiler, repository
 from chatcart.segments.audience import Audience
 from chatcart.segments.errors import SegmentNameTaken, SegmentNotFound, StaticSegmentHasNoFilter
 from chatcart.segments.schemas import (
+    Catalog,
     ChannelRule,
     ContactRow,
     ContactSort,
@@ -73,6 +76,7 @@ SegmentOrFilter = int | Filter | Mapping[str, Any]
 
 MAX_SEARCH_TOKENS = 8
 RECENT_WINDOW = 5000  # contacts the first page looks among first (see _first_page)
+SHORT_WALK_KEPT_SECONDS = 60.0  # how long a sparse segment's first page skips the walk
 _MERGE_HOPS = 5
 
 
@@ -192,21 +196,78 @@ async def delete(session: AsyncSession, workspace_id: int, segment_id: int) -> N
 # --- audiences ---------------------------------------------------------------------------
 
 
+@dataclass
+class _Shapes:
+    """One audience of one call, compiled per shape when asked (compiler.compile keeps each
+    compiled select): `await shapes(drive)` with the workspace's tag and account ids as
+    they are now (looked up once per call on PostgreSQL: repository.plans_by_value), and
+    `await shapes.walking()`, the first page's walk (drive=False), which takes the ids an
+    earlier call found when there are, checked inside its own statement (a stale catalog
+    selects nobody: compiler.catalog_unchanged), so a first page is one statement."""
+
+    session: AsyncSession
+    workspace_id: int
+    at: datetime
+    node: Filter | None = None  # None: the audience is `fixed`
+    fixed: Audience | None = None  # a static segment's members, everyone
+    fields: Mapping[str, FieldSpec] = field(default_factory=dict)
+    tag_keys: list[str] = field(default_factory=list)
+    accounts: bool = False
+    catalog: Catalog | None = None  # looked up by this call
+    remembered: Catalog | None = None  # taken from an earlier call by walking()
+
+    async def __call__(self, drive: bool = True) -> Audience:
+        if self.node is None:
+            assert self.fixed is not None
+            return self.fixed
+        return self._compile(drive, await self.looked_up())
+
+    async def walking(self) -> Audience:
+        if self.node is None or self.catalog is not None or not self._by_value():
+            return await self(False)
+        self.remembered = repository.remembered_catalog(
+            self.workspace_id, self.tag_keys, self.accounts
+        )
+        if self.remembered is None:
+            return await self(False)
+        return self._compile(False, self.remembered, checked=True)
+
+    def _compile(self, drive: bool, catalog: Catalog | None, checked: bool = False) -> Audience:
+        assert self.node is not None
+        return compiler.compile(
+            self.node,
+            self.workspace_id,
+            self.at,
+            self.fields,
+            catalog=catalog,
+            drive=drive,
+            checked=checked,
+        )
+
+    async def looked_up(self) -> Catalog | None:
+        """The ids as they are now (None on SQLite, where the SQL names tags instead)."""
+        if self.catalog is None and self.node is not None and self._by_value():
+            self.catalog = await repository.catalog(
+                self.session, self.workspace_id, self.tag_keys, self.accounts
+            )
+        return self.catalog
+
+    def _by_value(self) -> bool:
+        return repository.plans_by_value(self.session)
+
+
 async def _compiled(
     session: AsyncSession,
     workspace_id: int,
     segment_or_filter: SegmentOrFilter,
     at: datetime,
-    first: bool = True,
-) -> Callable[[bool], Audience]:
-    """The audience as a function of `drive` (one predicate drives, or every predicate is a
-    probe of the contacts something else yields: see compiler.compile), each compiled once;
-    `first` is the shape the caller runs first (compiled now, which validates the filter)."""
+) -> _Shapes:
+    """The audience, compiled per shape when asked (_Shapes)."""
     if isinstance(segment_or_filter, int):
         row = await _row(session, workspace_id, segment_or_filter)
         if row.kind == "static":
             members = repository.static_members(workspace_id, row.id)
-            return lambda drive: members
+            return _Shapes(session, workspace_id, at, fixed=members)
         node = parse_filter(row.filter)
     elif isinstance(segment_or_filter, Mapping):
         node = parse_filter(segment_or_filter)
@@ -218,22 +279,15 @@ async def _compiled(
     fields: dict[str, FieldSpec] = {}
     if any(isinstance(found, FieldRule) for found in nodes):
         fields = await repository.field_specs(session, workspace_id)
-    catalog = None
-    if repository.plans_by_value(session):
-        keys = [fold(t) for found in nodes if isinstance(found, TagsRule) for t in found.tags]
-        accounts = any(isinstance(found, ChannelRule | MessageableRule) for found in nodes)
-        catalog = await repository.catalog(session, workspace_id, keys, accounts)
-    shapes: dict[bool, Audience] = {}
-
-    def shape(drive: bool) -> Audience:
-        if drive not in shapes:
-            shapes[drive] = compiler.compile(
-                node, workspace_id, at, fields, catalog=catalog, drive=drive
-            )
-        return shapes[drive]
-
-    shape(first)  # FilterInvalid now, not when the caller runs it
-    return shape
+    return _Shapes(
+        session,
+        workspace_id,
+        at,
+        node,
+        fields=fields,
+        tag_keys=[fold(t) for found in nodes if isinstance(found, TagsRule) for t in found.tags],
+        accounts=any(isinstance(found, ChannelRule | MessageableRule) for found in nodes),
+    )
 
 
 async def audience(
@@ -244,25 +298,43 @@ async def audience(
 ) -> Select[int]:
     """ONE select of Contact.id: the members at `now` (merged contacts never are)."""
     at = as_utc(now) if now is not None else utcnow()
-    return (await _compiled(session, workspace_id, segment_or_filter, at))(True).bound()
+    return (await (await _compiled(session, workspace_id, segment_or_filter, at))()).bound()
 
 
 async def _first_page(
-    session: AsyncSession,
-    workspace_id: int,
-    shape: Callable[[bool], Audience],
-    limit: int,
+    session: AsyncSession, workspace_id: int, shapes: _Shapes, limit: int
 ) -> Sequence[Any]:
     """The first page, latest interaction first, in two steps. First among the RECENT_WINDOW
     contacts who interacted last (ix_contact_workspace_recent, walked backwards), every
     predicate a probe: a page found there is the page, since every member who interacted
-    more recently is in that window. Otherwise (a sparse segment), the driven query."""
-    page = await repository.recent_page(
-        session, shape(False), workspace_id, limit=limit, window=RECENT_WINDOW
-    )
+    more recently is in that window. Otherwise (a sparse segment), the driven query.
+
+    The window's edge and the tag / account ids are those an earlier call found, when there
+    are: then the walk is the only statement. Neither can make the page wrong (see
+    repository.recent_page, compiler.catalog_unchanged); when the walk comes up short, it is
+    walked again if either has changed since. A walk that came up short (a sparse segment)
+    is not tried again for SHORT_WALK_KEPT_SECONDS: the driven query alone answers."""
+    walk = await shapes.walking()
+    short = walk.derived.get(("short walk", limit, RECENT_WINDOW))
+    if short is not None and time.monotonic() - short < SHORT_WALK_KEPT_SECONDS:
+        return await repository.page(session, await shapes(True), limit=limit)
+    edge = repository.remembered_edge(workspace_id, RECENT_WINDOW)
+    remembered = edge is not None
+    if edge is None:
+        edge = await repository.recent_edge(session, workspace_id, RECENT_WINDOW)
+    page = await repository.recent_page(session, walk, limit=limit, edge=edge)
+    if page is None and (remembered or shapes.remembered is not None):
+        now_edge = edge
+        if remembered:
+            now_edge = await repository.recent_edge(session, workspace_id, RECENT_WINDOW)
+        catalog = await shapes.looked_up()
+        if now_edge < edge or (shapes.remembered is not None and catalog != shapes.remembered):
+            walk = await shapes(False)
+            page = await repository.recent_page(session, walk, limit=limit, edge=now_edge)
     if page is not None:
         return page
-    return await repository.page(session, shape(True), limit=limit)
+    walk.derived[("short walk", limit, RECENT_WINDOW)] = time.monotonic()
+    return await repository.page(session, await shapes(True), limit=limit)
 
 
 async def count(
@@ -272,8 +344,8 @@ async def count(
     now: datetime | None = None,
 ) -> CountOut:
     at = as_utc(now) if now is not None else utcnow()
-    shape = await _compiled(session, workspace_id, segment_or_filter, at)
-    return CountOut(count=await repository.count(session, shape(True)), at=at)
+    shapes = await _compiled(session, workspace_id, segment_or_filter, at)
+    return CountOut(count=await repository.count(session, await shapes()), at=at)
 
 
 async def _rows(session: AsyncSession, page: Sequence[Any]) -> list[ContactRow]:
@@ -303,8 +375,8 @@ async def first_page(
     """(id, name, last_interaction_at, created_at) of the first page, latest interaction
     first: what preview shows, without phones and tags."""
     at = as_utc(now) if now is not None else utcnow()
-    shape = await _compiled(session, workspace_id, segment_or_filter, at, first=False)
-    return [tuple(row) for row in await _first_page(session, workspace_id, shape, limit)]
+    shapes = await _compiled(session, workspace_id, segment_or_filter, at)
+    return [tuple(row) for row in await _first_page(session, workspace_id, shapes, limit)]
 
 
 async def preview(
@@ -316,8 +388,8 @@ async def preview(
 ) -> PreviewOut:
     """The first page: latest interaction first (never interacted last), then newest id."""
     at = as_utc(now) if now is not None else utcnow()
-    shape = await _compiled(session, workspace_id, segment_or_filter, at, first=False)
-    page = await _first_page(session, workspace_id, shape, limit)
+    shapes = await _compiled(session, workspace_id, segment_or_filter, at)
+    page = await _first_page(session, workspace_id, shapes, limit)
     return PreviewOut(items=await _rows(session, page), limit=limit, at=at)
 
 
@@ -335,8 +407,8 @@ async def iter_members(
     iterating (no commit between pages). To freeze an audience into rows, prefer one
     INSERT ... SELECT over `audience(...)`."""
     at = as_utc(now) if now is not None else utcnow()
-    shape = await _compiled(session, workspace_id, segment_or_filter, at)
-    async for ids in repository.stream_ids(session, shape(True), batch):
+    shapes = await _compiled(session, workspace_id, segment_or_filter, at)
+    async for ids in repository.stream_ids(session, await shapes(), batch):
         yield ids
 
 
@@ -462,10 +534,10 @@ async def list_contacts(
         chosen = segment_id if segment_id is not None else filter
         if chosen is None:
             everyone = repository.all_contacts(workspace_id)
-            shape: Callable[[bool], Audience] = lambda drive: everyone  # noqa: E731
+            shapes = _Shapes(session, workspace_id, at, fixed=everyone)
         else:
-            shape = await _compiled(session, workspace_id, chosen, at, first=False)
-        return await _rows(session, await _first_page(session, workspace_id, shape, limit))
+            shapes = await _compiled(session, workspace_id, chosen, at)
+        return await _rows(session, await _first_page(session, workspace_id, shapes, limit))
     query = repository.all_contacts(workspace_id).select
     if segment_id is not None:
         query = await audience(session, workspace_id, segment_id, now)
