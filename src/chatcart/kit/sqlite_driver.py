@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import aiosqlite
@@ -32,6 +35,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 
 Description = tuple[tuple[Any, ...], ...] | None
+# How long a statement on the connection's thread waits for another process's write lock.
+BUSY_TIMEOUT_MS = 30_000
 
 
 class _Done:
@@ -50,6 +55,41 @@ class _Done:
 
 
 _NOTHING = _Done(None, -1, None)
+
+# Set by `short_statements()`: statements inside an open transaction run on the event
+# loop's thread, no trip at all.
+_SHORT: ContextVar[bool] = ContextVar("chatcart_sqlite_short", default=False)
+
+
+@contextmanager
+def short_statements() -> Iterator[None]:
+    """The statements run in this block (this task and the tasks it starts) are short:
+    indexed, a bounded batch of rows. They run on the event loop's thread, BEGIN and COMMIT
+    included: no queue put, thread wake-up and loop wake-up each (most of a short
+    statement's CPU; on a busy machine, also a wait for the thread to be scheduled).
+    The loop never waits for a lock: BEGIN IMMEDIATE is tried there without SQLite's busy
+    handler, and only when another process holds the write lock does the statement go to
+    the connection's thread to wait for it; once the write lock is held, no statement
+    waits for anyone. (A COMMIT that checkpoints the WAL writes the database file here.)"""
+    token = _SHORT.set(True)
+    try:
+        yield
+    finally:
+        _SHORT.reset(token)
+
+
+def _begin_here(conn: sqlite3.Connection, begin: str) -> bool:
+    """BEGIN on this thread if the write lock is free now; False if another process has it."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute(begin)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return True
 
 
 def _run(
@@ -96,9 +136,16 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             begin = cast(OneTripConnection, self._adapt_connection).take_begin()
             done: _Done
             rows: list[Any] | None
-            done, rows = await connection._execute(
-                _run, connection._conn, begin, operation, parameters, many
-            )
+            conn = connection._conn
+            short = _SHORT.get()
+            if short and begin is not None and _begin_here(conn, begin):
+                begin = None
+            if short and begin is None and conn.in_transaction:
+                done, rows = _run(conn, None, operation, parameters, many)
+            else:
+                done, rows = await connection._execute(
+                    _run, conn, begin, operation, parameters, many
+                )
             self._cursor = cast(Any, done)  # read like a DBAPI cursor: description, rowcount
             return rows
 
@@ -127,8 +174,15 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return conn is None or not conn.in_transaction
 
     def commit(self) -> None:
-        if not self._nothing_to_end():
-            super().commit()
+        if self._nothing_to_end():
+            return
+        if _SHORT.get():
+            try:
+                self._connection._conn.commit()
+            except Exception as error:
+                self._handle_exception(error)
+            return
+        super().commit()
 
     def rollback(self) -> None:
         if not self._nothing_to_end():
