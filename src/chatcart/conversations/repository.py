@@ -54,13 +54,17 @@ async def lock_many(session: AsyncSession, identity_ids: set[int]) -> dict[int, 
     """The conversations of many identities, locked for this transaction, by identity."""
     if not identity_ids:
         return {}
-    query = (
-        select(Conversation)
-        .where(Conversation.identity_id.in_(identity_ids))
-        .order_by(Conversation.id)  # one lock order for every worker
-        .with_for_update()
-    )
-    return {row.identity_id: row for row in (await session.scalars(query)).all()}
+    rows = await session.scalars(_LOCK_MANY, {"ids": sorted(identity_ids)})
+    return {row.identity_id: row for row in rows.all()}
+
+
+# Built once (the ids as a parameter): every inbound batch runs it.
+_LOCK_MANY = (
+    select(Conversation)
+    .where(Conversation.identity_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Conversation.id)  # one lock order for every worker
+    .with_for_update()
+)
 
 
 async def stored_pairs(session: AsyncSession, pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
@@ -188,12 +192,14 @@ async def touch_many(session: AsyncSession, touched: dict[int, tuple[datetime, s
     """Each conversation's last message time and preview, one executemany."""
     if not touched:
         return
-    statement = (
-        update(CONVERSATIONS)
-        .where(CONVERSATIONS.c.id == bindparam("row_id"))
-        .values(last_message_at=bindparam("at"), last_message_preview=bindparam("preview"))
-    )
     await session.execute(
-        statement,
+        _TOUCH,
         [{"row_id": id_, "at": at, "preview": preview} for id_, (at, preview) in touched.items()],
     )
+
+
+_TOUCH = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("row_id"))
+    .values(last_message_at=bindparam("at"), last_message_preview=bindparam("preview"))
+)
