@@ -338,7 +338,7 @@ async def claim_inbound_rows(
         worker_id=worker_id,
         batch=batch,
         lease_seconds=lease_seconds,
-        columns=(InboundRow.workspace_id, InboundRow.channel_account_id, InboundRow.body),
+        columns=_CLAIMED_COLUMNS,
     )
     return [_claimed(row) for row in rows]
 
@@ -347,12 +347,21 @@ async def load_claimed(session: AsyncSession, event_ids: list[int]) -> list[Clai
     return [_claimed(row) for row in await repository.inbound_rows(session, event_ids)]
 
 
+_CLAIMED_COLUMNS = (
+    InboundRow.workspace_id,
+    InboundRow.channel_account_id,
+    InboundRow.body,
+    InboundRow.sender_external_id,
+)
+
+
 def _claimed(row: Any) -> ClaimedInbound:
     return ClaimedInbound(
         id=row.id,
         workspace_id=row.workspace_id,
         channel_account_id=row.channel_account_id,
         body=row.body.encode("utf-8"),
+        sender_id=row.sender_external_id,
     )
 
 

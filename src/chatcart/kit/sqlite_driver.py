@@ -177,16 +177,23 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         if self._nothing_to_end():
             return
         if _SHORT.get():
-            try:
-                self._connection._conn.commit()
-            except Exception as error:
-                self._handle_exception(error)
+            self._end_here(self._connection._conn.commit)
             return
         super().commit()
 
     def rollback(self) -> None:
-        if not self._nothing_to_end():
-            super().rollback()
+        if self._nothing_to_end():
+            return
+        if _SHORT.get():  # a read's session ends with one
+            self._end_here(self._connection._conn.rollback)
+            return
+        super().rollback()
+
+    def _end_here(self, end: Any) -> None:
+        try:
+            end()
+        except Exception as error:
+            self._handle_exception(error)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
