@@ -133,12 +133,12 @@ async def test_short_statements_wait_for_another_process_on_the_thread(
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     other.execute("INSERT INTO t (v) VALUES ('theirs')")
 
-    async def ours() -> None:
+    async def ours(value: str) -> None:
         with short_statements():
             async with transaction(sessions) as session:
-                await session.execute(text("INSERT INTO t (v) VALUES ('ours')"))
+                await session.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": value})
 
-    waiting = asyncio.create_task(ours())
+    waiting = asyncio.create_task(ours("ours"))
     for _ in range(20):  # the loop keeps running while our BEGIN waits on the thread
         await asyncio.sleep(0.01)
     assert not waiting.done()
@@ -146,6 +146,24 @@ async def test_short_statements_wait_for_another_process_on_the_thread(
     other.close()
     await asyncio.wait_for(waiting, 10)
     assert trips[-1] == "_run"  # BEGIN and the INSERT went to the thread to wait
+    trips.clear()
+    await ours("again")  # the lock is free: on the loop's thread again
+    assert trips == []
+    # A transaction that is not short still waits for the lock (the busy handler is back
+    # on for its BEGIN), instead of failing at once.
+    other = sqlite3.connect(tmp_path / "driver.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def plain() -> None:
+        async with transaction(sessions) as session:
+            await session.execute(text("INSERT INTO t (v) VALUES ('plain')"))
+
+    waiting = asyncio.create_task(plain())
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(waiting, 10)
     async with sessions() as session:
         values = (await session.scalars(text("SELECT v FROM t ORDER BY id"))).all()
-    assert values == ["theirs", "ours"]
+    assert values == ["theirs", "ours", "again", "plain"]

@@ -79,24 +79,29 @@ def short_statements() -> Iterator[None]:
 
 
 def _begin_here(conn: sqlite3.Connection, begin: str) -> bool:
-    """BEGIN on this thread if the write lock is free now; False if another process has it."""
-    conn.execute("PRAGMA busy_timeout=0")
+    """BEGIN on this thread if the write lock is free now; False if another process has it
+    (the connection's busy handler is off: see OneTripConnection.waits)."""
     try:
         conn.execute(begin)
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
             return False
         raise
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return True
 
 
 def _run(
-    conn: sqlite3.Connection, begin: str | None, operation: str, parameters: Any, many: bool
+    conn: sqlite3.Connection,
+    begin: str | None,
+    operation: str,
+    parameters: Any,
+    many: bool,
+    wait: bool = False,
 ) -> tuple[_Done, list[Any] | None]:
     """On the connection's thread: the whole statement (after the transaction's BEGIN,
-    when it is the first)."""
+    when it is the first; `wait`: with the busy handler turned back on first)."""
+    if wait:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if begin is not None:
         conn.execute(begin)
     cursor = conn.cursor()
@@ -133,30 +138,42 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> list[Any] | None:
         async with self._adapt_connection._execute_mutex:
             connection = self._connection
-            begin = cast(OneTripConnection, self._adapt_connection).take_begin()
+            adapted = cast(OneTripConnection, self._adapt_connection)
+            begin = adapted.take_begin()
             done: _Done
             rows: list[Any] | None
             conn = connection._conn
             short = _SHORT.get()
-            if short and begin is not None and _begin_here(conn, begin):
-                begin = None
+            if short and begin is not None:
+                if adapted.waits:
+                    conn.execute("PRAGMA busy_timeout=0")
+                    adapted.waits = False
+                if _begin_here(conn, begin):
+                    begin = None
             if short and begin is None and conn.in_transaction:
                 done, rows = _run(conn, None, operation, parameters, many)
             else:
+                wait = begin is not None and not adapted.waits
+                adapted.waits = adapted.waits or wait
                 done, rows = await connection._execute(
-                    _run, conn, begin, operation, parameters, many
+                    _run, conn, begin, operation, parameters, many, wait
                 )
             self._cursor = cast(Any, done)  # read like a DBAPI cursor: description, rowcount
             return rows
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_begin",)
+    __slots__ = ("_begin", "waits")
     _cursor_cls = OneTripCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._begin: str | None = None
+        # Whether SQLite's busy handler is on (BUSY_TIMEOUT_MS, as connected). Only a
+        # BEGIN IMMEDIATE can meet another process's lock: short statements begin with
+        # it off (they go to the thread to wait instead), a BEGIN on the thread turns it
+        # back on first; each switch only when the kind of BEGIN changes.
+        self.waits = True
 
     def defer_begin(self, statement: str) -> None:
         """Begin a transaction with the next statement's trip."""
