@@ -30,7 +30,7 @@ from chatcart.channels.meta.webhook import WebhookError, split_webhook
 from chatcart.channels.schemas import NewInbound, RawDelivery
 from chatcart.kit.batcher import GroupCommitter
 from chatcart.kit.crypto import same
-from chatcart.kit.db import short_statements, transaction
+from chatcart.kit.db import transaction
 from chatcart.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,8 @@ class Ingress:
         self.committer: GroupCommitter[RawDelivery] = GroupCommitter(self._flush)
 
     async def _flush(self, deliveries: list[RawDelivery]) -> None:
-        with short_statements():
-            async with transaction(self.rt.sessions) as session:
-                await channels.record_deliveries(session, deliveries)
+        async with transaction(self.rt.sessions) as session:
+            await channels.record_deliveries(session, deliveries)
         await self.rt.bus.publish("wake:inbound", {})
 
     async def account(self, account_id: int) -> _Cached:

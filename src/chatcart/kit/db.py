@@ -21,10 +21,6 @@ from sqlalchemy.types import TypeDecorator
 from chatcart.kit import jsonx, sqlite_driver
 from chatcart.kit.clock import as_utc
 
-# Short, bounded statements (the webhook door, the worker's inbound and outbox batches):
-# on SQLite, run on the event loop's thread inside a transaction (kit/sqlite_driver).
-short_statements = sqlite_driver.short_statements
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC; always returns tz-aware UTC (SQLite has no time zones)."""
@@ -130,7 +126,7 @@ def _create_sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={sqlite_driver.BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

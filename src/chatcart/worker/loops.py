@@ -22,7 +22,7 @@ from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
 from chatcart.flows.schemas import FlowInput, HttpResult, RunRecord
 from chatcart.kit.crypto import random_token
-from chatcart.kit.db import short_statements, transaction
+from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
 from chatcart.outbox.dispatch import Dispatcher
@@ -76,8 +76,8 @@ class Worker:
     async def run(self) -> None:
         log.info("worker %s started", self.id)
         await asyncio.gather(
-            self._loop("inbound", self.inbound_once, short=True),
-            self._loop("outbox", self.dispatcher.run_once, short=True),
+            self._loop("inbound", self.inbound_once),
+            self._loop("outbox", self.dispatcher.run_once),
             # Waits are minutes long and HTTP steps wake the loop on the bus: polling the
             # flow runs less often keeps SQLite's one writer free for messages.
             self._loop(
@@ -110,21 +110,9 @@ class Worker:
         self._stopping.set()
 
     async def _loop(
-        self,
-        name: str,
-        once: Callable[[], Awaitable[int]],
-        poll: float | None = None,
-        *,
-        short: bool = False,
+        self, name: str, once: Callable[[], Awaitable[int]], poll: float | None = None
     ) -> None:
-        """`short`: the loop's statements are bounded batches (kit.db.short_statements)."""
         poll = poll or self.rt.settings.worker_poll_seconds
-        with contextlib.ExitStack() as stack:
-            if short:
-                stack.enter_context(short_statements())
-            await self._loop_on(name, once, poll)
-
-    async def _loop_on(self, name: str, once: Callable[[], Awaitable[int]], poll: float) -> None:
         async with self.rt.bus.subscribe(f"wake:{name}") as wakeups:
             while not self._stopping.is_set():
                 try:
