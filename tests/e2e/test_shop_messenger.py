@@ -1,22 +1,26 @@
 """A purchase in Messenger against the strict Graph sandbox (carousel, quick replies,
 receipt template), then order news through policy: sent inside the 24-hour window;
-outside it recorded as not sent with the rule, and sent once the customer writes."""
+outside it recorded as not sent with the rule, and sent once the customer writes; the same
+for a booking the shop cancels."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
+from chatcart.appointments import service as appointments
+from chatcart.appointments.schemas import BookingIn
 from chatcart.kit.clock import utcnow
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
-from chatcart.models import ContactIdentity, Order, OutboundMessage
+from chatcart.models import ContactIdentity, Conversation, Order, OutboundMessage
 from chatcart.runtime import Runtime
 from chatcart.shop import service as shop
+from tests.appointments.helpers import open_salon
 from tests.e2e.test_messenger_sandbox import PAGE, World, world  # noqa: F401  (fixture)
 from tests.shop.chat import add_tee
 
@@ -145,3 +149,60 @@ async def test_a_purchase_in_messenger_then_order_news_through_policy(
     # The customer writes again: the window opens and the held news goes.
     await graph.user_says(PAGE, PSID, "alo shop")
     await _until(world, _has("Đơn #1001: đã đóng gói."))
+
+
+async def test_a_booking_the_shop_cancels_outside_the_window_is_told_when_the_customer_writes(
+    runtime: Runtime,
+    world: World,  # noqa: F811
+) -> None:
+    workspace_id = world.shop.workspace_id
+    salon = await open_salon(runtime, workspace_id)
+    graph = world.graph
+    graph.add_user(PAGE, PSID, first_name="An", last_name="Nguyễn")
+    await graph.user_says(PAGE, PSID, "xin chào")
+    await _until(world, lambda sends: len(sends) >= 1)
+    async with runtime.sessions() as session:
+        conversation = await session.scalar(select(Conversation))
+        assert conversation is not None
+    starts = (utcnow() + timedelta(days=2)).astimezone(UTC)
+    starts = starts.replace(hour=3, minute=0, second=0, microsecond=0)  # 10:00 in Hồ Chí Minh
+    async with transaction(runtime.sessions) as session:
+        booked = await appointments.book(
+            session,
+            workspace_id,
+            BookingIn(
+                service_id=salon.styling, starts_at=starts, contact_id=conversation.contact_id
+            ),
+            source="chat",
+            conversation_id=conversation.id,
+        )
+
+    # Two days without a word from the customer: the window is closed, the notice is held.
+    long_ago = utcnow() - timedelta(days=2)
+    graph.set_interaction(PAGE, PSID, long_ago)
+    async with transaction(runtime.sessions) as session:
+        await session.execute(update(ContactIdentity).values(last_inbound_at=long_ago))
+    effects = Effects()
+    async with transaction(runtime.sessions) as session:
+        await appointments.cancel_and_tell(session, effects, workspace_id, booked.id, by="shop")
+    await effects.flush(runtime.bus)
+    key = f"appointment:{booked.id}:cancelled"
+    for _ in range(300):
+        async with runtime.sessions() as session:
+            held = await session.scalar(
+                select(OutboundMessage).where(OutboundMessage.idempotency_key == key)
+            )
+        if held is not None and held.status == "failed":
+            break
+        await asyncio.sleep(0.05)
+    assert held is not None and held.status == "failed"
+    assert (held.error_code or "").startswith("policy:")
+    assert not _has("Shop rất tiếc phải huỷ lịch")(graph.sends(PAGE, PSID))
+
+    # The customer writes: the window opens and the notice goes, once.
+    await graph.user_says(PAGE, PSID, "shop ơi")
+    await _until(world, _has("Shop rất tiếc phải huỷ lịch Tư vấn phối đồ lúc 10:00"))
+    await graph.user_says(PAGE, PSID, "alo")
+    await asyncio.sleep(0.5)
+    sent = [t for t in _texts(graph.sends(PAGE, PSID)) if "Shop rất tiếc" in t]
+    assert len(sent) == 1

@@ -18,15 +18,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from chatcart.contacts import service as contacts
 from chatcart.conversations import repository
-from chatcart.conversations.schemas import Prepared
+from chatcart.conversations.schemas import RESENT_PURPOSES, Prepared
 from chatcart.flows import service as flows
 from chatcart.kit.ids import IdBlocks
 from chatcart.models import Conversation, Message
 from chatcart.outbox import service as outbox
 from chatcart.shop import service as shop
-
-# Outbound purposes held back by policy and sent again once the person writes.
-RESENT_PURPOSES = ("order_update",)
 
 # Events whose sender the engine resolves to a contact.
 PEOPLE_EVENTS = frozenset({"message", "postback", "story_mention", "referral", "echo", "optin"})

@@ -7,13 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import MessageContent
 from chatcart.conversations import flow_turn, repository
+from chatcart.conversations.schemas import RESENT_PURPOSES
 from chatcart.kit.effects import Effects
 from chatcart.models import Conversation
 from chatcart.outbox import service as outbox
 from chatcart.workspaces import service as workspaces
 
-# Purposes whose held messages still matter when the person comes back.
-RESENT = ("order_update",)  # keep in step with batch.RESENT_PURPOSES
 _AGAIN = ":again"
 
 
@@ -45,7 +44,7 @@ async def resend_held(session: AsyncSession, effects: Effects, conversation: Con
     judges them again when they are dispatched. Returns how many were queued."""
     queued = 0
     workspace = None
-    for purpose in RESENT:
+    for purpose in RESENT_PURPOSES:
         for row in await outbox.held(session, conversation.id, purpose):
             key = row.idempotency_key + _AGAIN
             if row.idempotency_key.endswith(_AGAIN) or await outbox.key_taken(session, key):

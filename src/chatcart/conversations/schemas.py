@@ -8,6 +8,10 @@ from pydantic import BaseModel
 
 from chatcart.channels.base import AccountRef, InboundEvent
 
+# Purposes whose messages, when policy held them, still matter once the person writes
+# again: order news and a booking the shop cancelled.
+RESENT_PURPOSES = ("order_update", "event_reminder")
+
 
 class MessageOut(BaseModel):
     id: int
