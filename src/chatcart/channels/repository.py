@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.kit.ids import IdBlocks
@@ -16,8 +17,14 @@ async def account(session: AsyncSession, account_id: int) -> ChannelAccount | No
 async def accounts_by_ids(session: AsyncSession, account_ids: set[int]) -> list[ChannelAccount]:
     if not account_ids:
         return []
-    query = select(ChannelAccount).where(ChannelAccount.id.in_(account_ids))
-    return list((await session.scalars(query)).all())
+    found = await session.scalars(_ACCOUNTS_BY_IDS, {"ids": sorted(account_ids)})
+    return list(found.all())
+
+
+# Built once (the ids as a parameter): every outbox batch reads its accounts.
+_ACCOUNTS_BY_IDS = select(ChannelAccount).where(
+    ChannelAccount.id.in_(bindparam("ids", expanding=True))
+)
 
 
 async def account_by_external(
@@ -80,16 +87,22 @@ async def lock_pending_inbound(
 ) -> set[int]:
     if not event_ids:
         return set()
-    query = (
+    params = {"ids": event_ids, "worker": worker_id}
+    return set((await session.scalars(_pending_of(), params)).all())
+
+
+@cache
+def _pending_of() -> Any:
+    # Built once (ids and worker as parameters): a batch's hot path.
+    return (
         select(InboundEvent.id)
         .where(
-            InboundEvent.id.in_(event_ids),
+            InboundEvent.id.in_(bindparam("ids", expanding=True)),
             InboundEvent.status == "pending",
-            InboundEvent.claimed_by == worker_id,
+            InboundEvent.claimed_by == bindparam("worker"),
         )
         .with_for_update()
     )
-    return set((await session.scalars(query)).all())
 
 
 async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:

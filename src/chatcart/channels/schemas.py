@@ -51,6 +51,7 @@ class ClaimedInbound:
     workspace_id: int
     channel_account_id: int
     body: bytes
+    sender_id: str | None = None  # the person, as recorded at the door (when it names one)
 
 
 class RecordedEvent(BaseModel):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, bindparam, delete, func, insert, or_, select, update
@@ -70,25 +71,45 @@ async def identities_with_contacts(
     """`identity_with_contact` for many (account, external id) pairs in one query."""
     if not senders:
         return []
-    by_account: dict[int, list[str]] = {}
-    for account_id, external_id in senders:
-        by_account.setdefault(account_id, []).append(external_id)
-    query = (
-        select(ContactIdentity, Contact)
-        .join(Contact, Contact.id == ContactIdentity.contact_id)
-        .where(
-            or_(
-                *(
-                    and_(
-                        ContactIdentity.channel_account_id == account_id,
-                        ContactIdentity.external_id.in_(external_ids),
-                    )
-                    for account_id, external_ids in by_account.items()
+    statement, params = _by_account(senders, with_contacts=True)
+    return [(row[0], row[1]) for row in (await session.execute(statement, params)).all()]
+
+
+@lru_cache(maxsize=64)
+def _senders_query(accounts: int, with_contacts: bool) -> Any:
+    """Identities of (account, external id) pairs as `accounts` groups of account =
+    :a<n> AND external_id IN (:e<n>): built once per number of accounts, the pairs as
+    parameters (building the expression was most of a small batch's read)."""
+    if with_contacts:
+        base = select(ContactIdentity, Contact).join(
+            Contact, Contact.id == ContactIdentity.contact_id
+        )
+    else:
+        base = select(ContactIdentity.channel_account_id, ContactIdentity.external_id)
+    return base.where(
+        or_(
+            *(
+                and_(
+                    ContactIdentity.channel_account_id == bindparam(f"a{n}"),
+                    ContactIdentity.external_id.in_(bindparam(f"e{n}", expanding=True)),
                 )
+                for n in range(accounts)
             )
         )
     )
-    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+def _by_account(
+    senders: set[tuple[int, str]], *, with_contacts: bool
+) -> tuple[Any, dict[str, Any]]:
+    by_account: dict[int, list[str]] = {}
+    for account_id, external_id in senders:
+        by_account.setdefault(account_id, []).append(external_id)
+    params: dict[str, Any] = {}
+    for n, (account_id, external_ids) in enumerate(sorted(by_account.items())):
+        params[f"a{n}"] = account_id
+        params[f"e{n}"] = sorted(external_ids)
+    return _senders_query(len(by_account), with_contacts), params
 
 
 async def identities_by_ids(
@@ -96,8 +117,13 @@ async def identities_by_ids(
 ) -> list[ContactIdentity]:
     if not identity_ids:
         return []
-    query = select(ContactIdentity).where(ContactIdentity.id.in_(identity_ids))
-    return list((await session.scalars(query)).all())
+    found = await session.scalars(_IDENTITIES_BY_IDS, {"ids": sorted(set(identity_ids))})
+    return list(found.all())
+
+
+_IDENTITIES_BY_IDS = select(ContactIdentity).where(
+    ContactIdentity.id.in_(bindparam("ids", expanding=True))
+)
 
 
 async def known_senders(
@@ -106,21 +132,8 @@ async def known_senders(
     """Which (account, external id) pairs have an identity, in one query."""
     if not senders:
         return set()
-    by_account: dict[int, list[str]] = {}
-    for account_id, external_id in senders:
-        by_account.setdefault(account_id, []).append(external_id)
-    query = select(ContactIdentity.channel_account_id, ContactIdentity.external_id).where(
-        or_(
-            *(
-                and_(
-                    ContactIdentity.channel_account_id == account_id,
-                    ContactIdentity.external_id.in_(external_ids),
-                )
-                for account_id, external_ids in by_account.items()
-            )
-        )
-    )
-    return {(a, e) for a, e in (await session.execute(query)).all()}
+    statement, params = _by_account(senders, with_contacts=False)
+    return {(a, e) for a, e in (await session.execute(statement, params)).all()}
 
 
 async def optin(session: AsyncSession, identity_id: int, topic: str) -> OptinToken | None:
@@ -776,10 +789,16 @@ async def advance_clocks(
     ):
         if not values:
             continue
-        at = bindparam("at", type_=column.type)
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"), or_(column.is_(None), column < at))
-            .values({column.name: at})
-        )
+        statement = _advance(table, column)
         await session.execute(statement, [{"row_id": k, "at": v} for k, v in values.items()])
+
+
+@cache
+def _advance(table: Any, column: Any) -> Any:
+    """UPDATE one clock forward by id (built once per clock)."""
+    at = bindparam("at", type_=column.type)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"), or_(column.is_(None), column < at))
+        .values({column.name: at})
+    )

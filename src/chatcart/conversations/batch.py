@@ -142,10 +142,16 @@ async def load(session: AsyncSession, blocks: IdBlocks, batch: list[Prepared]) -
     people = await contacts.load_known(session, senders)
     identity_ids = {identity.id for identity, _ in people.found.values()}
     conversations = await repository.lock_many(session, identity_ids)
-    external_ids = {e.external_id for p in batch for e in p.events if e.external_id}
-    stored = await repository.external_ids_in(
-        session, {c.id for c in conversations.values()}, external_ids
-    )
+    # A redelivered event's message is in its sender's conversation: only those pairs.
+    pairs = set()
+    for p in batch:
+        for event in p.events:
+            if event.external_id and event.kind in PEOPLE_EVENTS and event.sender_id:
+                found = people.found.get((p.account.id, event.sender_id))
+                conversation = conversations.get(found[0].id) if found else None
+                if conversation is not None:
+                    pairs.add((conversation.id, event.external_id))
+    stored = await repository.stored_pairs(session, pairs)
     ids = {c.id for c in conversations.values()}
     runs = await flows.load_runs(session, ids)
     await shop.load_chats(session, ids)

@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatcart.kit import jsonx
 from chatcart.models import ChannelAccount, Contact, Conversation, Message, OutboundMessage
 
 
@@ -53,25 +54,39 @@ async def lock_many(session: AsyncSession, identity_ids: set[int]) -> dict[int, 
     """The conversations of many identities, locked for this transaction, by identity."""
     if not identity_ids:
         return {}
-    query = (
-        select(Conversation)
-        .where(Conversation.identity_id.in_(identity_ids))
-        .order_by(Conversation.id)  # one lock order for every worker
-        .with_for_update()
-    )
-    return {row.identity_id: row for row in (await session.scalars(query)).all()}
+    rows = await session.scalars(_LOCK_MANY, {"ids": sorted(identity_ids)})
+    return {row.identity_id: row for row in rows.all()}
 
 
-async def external_ids_in(
-    session: AsyncSession, conversation_ids: set[int], external_ids: set[str]
-) -> set[tuple[int, str]]:
-    """Which of these platform message ids the conversations already hold."""
-    if not conversation_ids or not external_ids:
+# Built once (the ids as a parameter): every inbound batch runs it.
+_LOCK_MANY = (
+    select(Conversation)
+    .where(Conversation.identity_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Conversation.id)  # one lock order for every worker
+    .with_for_update()
+)
+
+
+async def stored_pairs(session: AsyncSession, pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (conversation, platform message id) pairs are stored already: one
+    index look-up each. (Conversations IN (...) AND ids IN (...) would make SQLite try
+    every conversation with every id: 40,000 look-ups for a batch of 200.)"""
+    if not pairs:
         return set()
-    query = select(Message.conversation_id, Message.external_id).where(
-        Message.conversation_id.in_(conversation_ids), Message.external_id.in_(external_ids)
-    )
-    return {(c, e) for c, e in (await session.execute(query)).all() if e is not None}
+    wanted = sorted(pairs)
+    if session.get_bind().dialect.name == "sqlite":
+        query = text(
+            "SELECT m.conversation_id, m.external_id FROM json_each(:pairs) AS k "
+            "JOIN message AS m ON m.conversation_id = json_extract(k.value, '$[0]') "
+            "AND m.external_id = json_extract(k.value, '$[1]')"
+        )
+        rows = (await session.execute(query, {"pairs": jsonx.dumps(wanted)})).all()
+    else:
+        found = select(Message.conversation_id, Message.external_id).where(
+            tuple_(Message.conversation_id, Message.external_id).in_(wanted)
+        )
+        rows = (await session.execute(found)).all()
+    return {(c, e) for c, e in rows}
 
 
 async def message_by_external(
@@ -177,12 +192,14 @@ async def touch_many(session: AsyncSession, touched: dict[int, tuple[datetime, s
     """Each conversation's last message time and preview, one executemany."""
     if not touched:
         return
-    statement = (
-        update(CONVERSATIONS)
-        .where(CONVERSATIONS.c.id == bindparam("row_id"))
-        .values(last_message_at=bindparam("at"), last_message_preview=bindparam("preview"))
-    )
     await session.execute(
-        statement,
+        _TOUCH,
         [{"row_id": id_, "at": at, "preview": preview} for id_, (at, preview) in touched.items()],
     )
+
+
+_TOUCH = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("row_id"))
+    .values(last_message_at=bindparam("at"), last_message_preview=bindparam("preview"))
+)

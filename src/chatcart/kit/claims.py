@@ -6,17 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Integer, Row, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.kit.clock import utcnow
 
 
-def _due(model: Any, ready_status: str, due_column: Any, batch: int, sqlite: bool) -> Any:
-    now = utcnow()
-    query = (
+@cache
+def _claim_statement(
+    model: Any, ready_status: str, due_column: Any, columns: tuple[Any, ...], sqlite: bool
+) -> Any:
+    """UPDATE ... WHERE id IN (the due ones) RETURNING, built once per kind of row with
+    its values as parameters (now, batch, worker, until): building the expression is most
+    of a claim's time when a batch is small."""
+    now: Any = bindparam("now")  # typed by the column it meets
+    due = (
         select(model.id)
         .where(
             model.status == ready_status,
@@ -24,9 +31,17 @@ def _due(model: Any, ready_status: str, due_column: Any, batch: int, sqlite: boo
             or_(model.claimed_until.is_(None), model.claimed_until < now),
         )
         .order_by(due_column, model.id)
-        .limit(batch)
+        .limit(bindparam("batch", type_=Integer))
     )
-    return query if sqlite else query.with_for_update(skip_locked=True)
+    if not sqlite:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(model)
+        .where(model.id.in_(due))
+        .values(claimed_by=bindparam("worker"), claimed_until=bindparam("until"))
+        .returning(model.id, due_column.label("claim_due_at"), *columns)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def claim_due_rows(
@@ -43,15 +58,15 @@ async def claim_due_rows(
     """`claim_due` and the read of what was claimed as one statement (UPDATE ... WHERE id
     IN (the due ones) RETURNING `columns`): the claimed rows, in due order."""
     sqlite = session.get_bind().dialect.name == "sqlite"
-    until = utcnow() + timedelta(seconds=lease_seconds)
-    statement = (
-        update(model)
-        .where(model.id.in_(_due(model, ready_status, due_column, batch, sqlite)))
-        .values(claimed_by=worker_id, claimed_until=until)
-        .returning(model.id, due_column.label("claim_due_at"), *columns)
-        .execution_options(synchronize_session=False)
-    )
-    rows = list((await session.execute(statement)).all())
+    statement = _claim_statement(model, ready_status, due_column, tuple(columns), sqlite)
+    now = utcnow()
+    params = {
+        "now": now,
+        "batch": batch,
+        "worker": worker_id,
+        "until": now + timedelta(seconds=lease_seconds),
+    }
+    rows = list((await session.execute(statement, params)).all())
     rows.sort(key=lambda row: (row.claim_due_at, row.id))
     return rows
 

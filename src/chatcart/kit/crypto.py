@@ -11,6 +11,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+_OPENED_KEPT = 1024
+
 
 class SecretBox:
     def __init__(self, secret_key: str) -> None:
@@ -18,15 +20,25 @@ class SecretBox:
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"chatcart/secrets-at-rest/v1"
         ).derive(secret_key.encode("utf-8"))
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        # Stored tokens decrypted before (a channel account's credentials are read by
+        # every outbox batch): a token always decrypts to the same text.
+        self._opened: dict[str, str] = {}
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
+        opened = self._opened.get(token)
+        if opened is not None:
+            return opened
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+            opened = self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except InvalidToken as exc:
             raise ValueError("secret cannot be decrypted with this SECRET_KEY") from exc
+        if len(self._opened) >= _OPENED_KEPT:
+            self._opened.clear()
+        self._opened[token] = opened
+        return opened
 
 
 def random_token(nbytes: int = 32) -> str:

@@ -13,6 +13,7 @@ Valid for one transaction: make a new `IdBlocks` for each.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -36,7 +37,7 @@ class IdBlocks:
         if self._sqlite:
             last = self._last.get(table.name)
             if last is None:
-                found = await self._session.scalar(select(func.max(table.c.id)))
+                found = await self._session.scalar(_highest((table,)))
                 last = int(found or 0)
             self._last[table.name] = last + 1
             return last + 1
@@ -62,8 +63,7 @@ class IdBlocks:
         tables = [m.__table__ for m in models if m.__table__.name not in self._last]
         if not tables:
             return
-        query = select(*(select(func.max(t.c.id)).scalar_subquery() for t in tables))
-        row = (await self._session.execute(query)).one()
+        row = (await self._session.execute(_highest(tuple(tables)))).one()
         for table, found in zip(tables, row, strict=True):
             self._last[table.name] = int(found or 0)
 
@@ -76,6 +76,14 @@ class IdBlocks:
             self._last[model.__table__.name] = first + count - 1
             return list(range(first, first + count))
         return [await self.take(model) for _ in range(count)]
+
+
+@cache
+def _highest(tables: tuple[Any, ...]) -> Any:
+    """The highest key of each table, one statement (built once per set of tables)."""
+    if len(tables) == 1:
+        return select(func.max(tables[0].c.id))
+    return select(*(select(func.max(t.c.id)).scalar_subquery() for t in tables))
 
 
 _KEY = "chatcart.id_blocks"

@@ -277,7 +277,8 @@ class Dispatcher:
                 written_by="human" if job.written_by == "human" else "bot",
                 comment_created_at=job.comment_created_at,
                 private_replies_sent=job.private_replies_sent,
-            )
+            ),
+            explain=False,  # only a refusal is recorded with its reason
         )
 
     def _check(self, job: SendJob) -> _Outcome:

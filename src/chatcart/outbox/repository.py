@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, insert, or_, select, update
@@ -103,14 +104,19 @@ async def insert_many_once(session: AsyncSession, rows: list[dict[str, Any]]) ->
     are left alone. Returns {idempotency_key: id} of the rows inserted now."""
     if not rows:
         return {}
-    insert_ = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = (
+    statement = _insert_once(session.get_bind().dialect.name == "sqlite")
+    result = await session.execute(statement, rows)
+    return {key: id_ for key, id_ in result.all()}
+
+
+@cache
+def _insert_once(sqlite: bool) -> Any:
+    insert_ = sqlite_insert if sqlite else pg_insert
+    return (
         insert_(OutboundMessage)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(OutboundMessage.idempotency_key, OutboundMessage.id)
     )
-    result = await session.execute(statement, rows)
-    return {key: id_ for key, id_ in result.all()}
 
 
 async def statuses_locked(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, int]]:
@@ -208,20 +214,24 @@ async def claim_states(session: AsyncSession, outbound_ids: list[int]) -> dict[i
     query: what recording their send results checks and moves on."""
     if not outbound_ids:
         return {}
-    query = (
-        select(
-            OUTBOUND.c.id,
-            OUTBOUND.c.status,
-            OUTBOUND.c.claimed_by,
-            OUTBOUND.c.attempts,
-            OUTBOUND.c.workspace_id,
-            OUTBOUND.c.conversation_id,
-            OUTBOUND.c.message_id,
-        )
-        .where(OUTBOUND.c.id.in_(outbound_ids))
-        .with_for_update()
+    rows = (await session.execute(_CLAIM_STATES, {"ids": outbound_ids})).all()
+    return {row.id: row for row in rows}
+
+
+# Built once (the ids as a parameter): every outbox batch runs it.
+_CLAIM_STATES = (
+    select(
+        OUTBOUND.c.id,
+        OUTBOUND.c.status,
+        OUTBOUND.c.claimed_by,
+        OUTBOUND.c.attempts,
+        OUTBOUND.c.workspace_id,
+        OUTBOUND.c.conversation_id,
+        OUTBOUND.c.message_id,
     )
-    return {row.id: row for row in (await session.execute(query)).all()}
+    .where(OUTBOUND.c.id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
 
 
 async def update_by_id(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
@@ -231,16 +241,22 @@ async def update_by_id(session: AsyncSession, rows: list[dict[str, Any]]) -> int
     for row in rows:
         groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
     for columns, group in groups.items():
-        statement = (
-            update(OUTBOUND)
-            .where(OUTBOUND.c.id == bindparam("row_id"))
-            .values({name: bindparam(f"new_{name}") for name in columns})
-        )
+        statement = _update_of(columns)
         params = [
             {"row_id": row["id"], **{f"new_{name}": row[name] for name in columns}} for row in group
         ]
         await session.execute(statement, params)
     return len(groups)
+
+
+@cache
+def _update_of(columns: tuple[str, ...]) -> Any:
+    """UPDATE by id of these columns (a few sets, one per kind of outcome): built once."""
+    return (
+        update(OUTBOUND)
+        .where(OUTBOUND.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
 
 
 async def by_keys(session: AsyncSession, keys: list[str]) -> dict[str, OutboundMessage]:
@@ -258,17 +274,22 @@ async def by_keys(session: AsyncSession, keys: list[str]) -> dict[str, OutboundM
 async def conversations_holding(
     session: AsyncSession, conversation_ids: set[int], purposes: tuple[str, ...]
 ) -> set[int]:
-    rows = await session.scalars(
-        select(OutboundMessage.conversation_id)
-        .where(
-            OutboundMessage.conversation_id.in_(conversation_ids),
-            OutboundMessage.purpose.in_(purposes),
-            OutboundMessage.status == "failed",
-            OutboundMessage.error_code.like("policy:%"),
-        )
-        .distinct()
-    )
+    params = {"ids": sorted(conversation_ids), "purposes": list(purposes)}
+    rows = await session.scalars(_HOLDING, params)
     return {c for c in rows.all() if c is not None}
+
+
+# Built once (ids and purposes as parameters): every inbound batch asks.
+_HOLDING = (
+    select(OutboundMessage.conversation_id)
+    .where(
+        OutboundMessage.conversation_id.in_(bindparam("ids", expanding=True)),
+        OutboundMessage.purpose.in_(bindparam("purposes", expanding=True)),
+        OutboundMessage.status == "failed",
+        OutboundMessage.error_code.like("policy:%"),
+    )
+    .distinct()
+)
 
 
 async def held(session: AsyncSession, conversation_id: int, purpose: str) -> list[OutboundMessage]:

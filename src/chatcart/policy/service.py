@@ -66,11 +66,14 @@ def send_rate(channel: str, media: bool = False, *, purpose: Purpose | str | Non
     return rates.media if media else rates.text
 
 
-def decide(request: PolicyRequest) -> Decision:
+def decide(request: PolicyRequest, *, explain: bool = True) -> Decision:
+    """`explain=False`: an allowed send carries no sentences (the dispatcher records only
+    why a send was refused, and writing them is most of a decision's time); a refusal is
+    always explained."""
     pack = PACKS.get(request.channel)
     if pack is None:
         return _unknown(request.channel)
-    return _Judge(pack, request).decide()
+    return _Judge(pack, request, explain).decide()
 
 
 def _unknown(channel: str) -> Decision:
@@ -107,9 +110,10 @@ def _next_period(moment: datetime, frequency: Frequency, token: OptinToken) -> d
 class _Judge:
     """One decision: the pack, the request, and the facts every sentence needs."""
 
-    def __init__(self, pack: Pack, request: PolicyRequest) -> None:
+    def __init__(self, pack: Pack, request: PolicyRequest, explain: bool = True) -> None:
         self.pack = pack
         self.request = request
+        self.explain = explain
         self.now = request.now  # UTC (PolicyRequest normalises)
         self.day = self.now.date()
         self.purpose = request.purpose
@@ -144,7 +148,7 @@ class _Judge:
         endpoint: Endpoint = "send_api",
         **extra: object,
     ) -> Decision:
-        reason, vi = render(text, **self._facts(rule, extra))
+        reason, vi = render(text, **self._facts(rule, extra)) if self.explain else ("", "")
         return Decision(
             allowed=True,
             rule=rule_id or rule.id,

@@ -136,9 +136,13 @@ class Worker:
             claimed = await channels.claim_inbound_rows(
                 session, self.id, settings.worker_batch_size, settings.claim_seconds
             )
+            # Which senders we know already, asked in the claim's transaction: the others'
+            # profiles are fetched before the batch is applied.
+            asked = {(row.channel_account_id, row.sender_id) for row in claimed if row.sender_id}
+            known = await contacts.known_senders(session, asked) if asked else set()
         if not claimed:
             return 0
-        prepared = await self._prepare(claimed)
+        prepared = await self._prepare(claimed, asked, known)
         effects = Effects()
         try:
             async with transaction(self.rt.sessions) as session:
@@ -199,7 +203,12 @@ class Worker:
             self._accounts[account_id] = cached
         return cached[0]
 
-    async def _prepare(self, claimed: list[ClaimedInbound]) -> list[Prepared]:
+    async def _prepare(
+        self,
+        claimed: list[ClaimedInbound],
+        asked: set[tuple[int, str]],
+        known: set[tuple[int, str]],
+    ) -> list[Prepared]:
         prepared: list[Prepared] = []
         for row in claimed:
             account = await self._account(row.channel_account_id)
@@ -214,22 +223,26 @@ class Worker:
                 await self._give_back(row.id, exc)
                 continue
             prepared.append(Prepared(row.id, row.workspace_id, account, events))
-        await self._fetch_profiles(prepared)
+        await self._fetch_profiles(prepared, asked, known)
         return prepared
 
-    async def _fetch_profiles(self, prepared: list[Prepared]) -> None:
+    async def _fetch_profiles(
+        self, prepared: list[Prepared], asked: set[tuple[int, str]], known: set[tuple[int, str]]
+    ) -> None:
         """First contact on a channel with a profile API: ask who the person is, so the
-        first answer can use their name. Failures leave the profile empty, nothing more."""
+        first answer can use their name. Failures leave the profile empty, nothing more.
+        `known`: those of the `asked` senders we know already."""
         wanted = {
             (item.account.id, event.sender_id)
             for item in prepared
             for event in item.events
             if event.kind in _PEOPLE_EVENTS and not event.profile
         }
-        if not wanted:
-            return
-        async with self.rt.sessions() as session:
-            wanted -= await contacts.known_senders(session, wanted)
+        wanted -= known
+        unasked = wanted - asked
+        if unasked:  # an event names someone its recorded row did not
+            async with self.rt.sessions() as session:
+                wanted -= await contacts.known_senders(session, unasked)
         if not wanted:
             return
         accounts = {item.account.id: item.account for item in prepared}
