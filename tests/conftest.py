@@ -5,6 +5,7 @@ A PostgreSQL run gets a fresh schema, migrated from zero, and drops it at the en
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -60,6 +61,29 @@ async def _pg(url: str, statement: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(statement))
     await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _tasks_end(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Tasks a test leaves behind are cancelled here, again and again while they still run,
+    and named if they will not end: pytest-asyncio cancels them once and then waits for ever,
+    so one task that swallows a cancellation used to hang the whole run."""
+    yield
+    me = asyncio.current_task()
+    left = {t for t in asyncio.all_tasks() if t is not me and not t.done()}
+    for _ in range(40):  # ~10 s
+        if not left:
+            return
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=0.25)
+        left = {t for t in left if not t.done()}
+    stacks = []
+    for task in left:
+        out = io.StringIO()
+        task.print_stack(file=out)
+        stacks.append(out.getvalue())
+    pytest.fail(f"{request.node.nodeid} left tasks that do not end:\n" + "\n".join(stacks))
 
 
 @pytest.fixture
