@@ -96,6 +96,30 @@ async def freeze(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass(slots=True)
+class Claimed:
+    """One claimed recipient as plain values (the run's hot path holds no ORM rows)."""
+
+    id: int
+    contact_id: int
+    attempts: int
+    next_attempt_at: datetime
+    error_code: str | None
+    error_message: str | None
+    status: str = "pending"
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    channel_account_id: int | None = None
+    identity_id: int | None = None
+    rule: str | None = None
+    reason: str | None = None
+    rendered: str | None = None
+    outbound_id: int | None = None
+    external_id: str | None = None
+    sent_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 async def claim(
     session: AsyncSession,
     broadcast_id: int,
@@ -103,10 +127,11 @@ async def claim(
     limit: int,
     lease_seconds: float,
     now: datetime,
-) -> list[int]:
-    """Due pending recipients of one broadcast, claimed (FOR UPDATE SKIP LOCKED on PG)."""
+) -> list[Claimed]:
+    """Due pending recipients of one broadcast, claimed with ONE UPDATE ... RETURNING (the
+    due ids chosen in a subquery, FOR UPDATE SKIP LOCKED on PostgreSQL), in id order."""
     R = BroadcastRecipient
-    query = (
+    due = (
         select(R.id)
         .where(
             R.broadcast_id == broadcast_id,
@@ -118,29 +143,18 @@ async def claim(
         .limit(limit)
     )
     if not _sqlite(session):
-        query = query.with_for_update(skip_locked=True)
-    ids = list((await session.scalars(query)).all())
-    if ids:
-        await session.execute(
-            update(R)
-            .where(R.id.in_(ids))
-            .values(claimed_by=worker_id, claimed_until=now + timedelta(seconds=lease_seconds))
-        )
-    return ids
-
-
-async def recipients(session: AsyncSession, ids: list[int]) -> list[BroadcastRecipient]:
-    if not ids:
-        return []
-    query = (
-        select(BroadcastRecipient)
-        .where(BroadcastRecipient.id.in_(ids))
-        .order_by(BroadcastRecipient.id)
-        .execution_options(populate_existing=True)
+        due = due.with_for_update(skip_locked=True)
+    until = now + timedelta(seconds=lease_seconds)
+    result = await session.execute(
+        update(R)
+        .where(R.id.in_(due.scalar_subquery()))
+        .values(claimed_by=worker_id, claimed_until=until)
+        .returning(R.id, R.contact_id, R.attempts, R.next_attempt_at, R.error_code, R.error_message)
+        .execution_options(synchronize_session=False)
     )
-    if not _sqlite(session):
-        query = query.with_for_update()
-    return list((await session.scalars(query)).all())
+    rows = [Claimed(*row, claimed_by=worker_id, claimed_until=until) for row in result.all()]
+    rows.sort(key=lambda r: r.id)
+    return rows
 
 
 def Table_of(model: type[BroadcastRecipient]) -> Table:
@@ -149,10 +163,10 @@ def Table_of(model: type[BroadcastRecipient]) -> Table:
     return table
 
 
-_WRITTEN = (
+# What a claim step decides (judged, rendered, prepared) and what a record step learns.
+PREPARED = (
     "status",
     "next_attempt_at",
-    "attempts",
     "claimed_by",
     "claimed_until",
     "channel_account_id",
@@ -161,6 +175,16 @@ _WRITTEN = (
     "reason",
     "rendered",
     "outbound_id",
+    "error_code",
+    "error_message",
+    "updated_at",
+)
+RECORDED = (
+    "status",
+    "next_attempt_at",
+    "attempts",
+    "claimed_by",
+    "claimed_until",
     "external_id",
     "error_code",
     "error_message",
@@ -170,28 +194,26 @@ _WRITTEN = (
 
 
 async def write_recipients(
-    session: AsyncSession, rows: Sequence[BroadcastRecipient], *, only_if: str | None = None
+    session: AsyncSession,
+    rows: Sequence[Claimed],
+    columns: Sequence[str],
+    *,
+    only_if: str | None = None,
 ) -> None:
-    """Write these rows' state with one executemany UPDATE (the run's hot path: no unit of
-    work per row), then detach them from the session. `only_if`: only rows still in this
-    status are written (another hand may have moved them meanwhile)."""
+    """Write these columns of these rows with one executemany UPDATE (no unit of work per
+    row). `only_if`: only rows still in this status are written (another hand may have
+    moved them meanwhile)."""
     if not rows:
         return
     table = Table_of(BroadcastRecipient)
     statement = update(table).where(table.c.id == bindparam("b_id"))
     if only_if is not None:
         statement = statement.where(table.c.status == only_if)
-    statement = statement.values({name: bindparam(f"b_{name}") for name in _WRITTEN})
+    statement = statement.values({name: bindparam(f"b_{name}") for name in columns})
     await session.execute(
         statement,
-        [
-            {"b_id": row.id, **{f"b_{name}": getattr(row, name) for name in _WRITTEN}}
-            for row in rows
-        ],
+        [{"b_id": row.id, **{f"b_{name}": getattr(row, name) for name in columns}} for row in rows],
     )
-    for row in rows:
-        if row in session:
-            session.expunge(row)
 
 
 async def launch(
@@ -230,17 +252,32 @@ async def statuses(session: AsyncSession, ids: list[int]) -> dict[int, str]:
     return {id_: status for id_, status in (await session.execute(query)).all()}
 
 
-async def stale_in_flight(
-    session: AsyncSession, broadcast_id: int, now: datetime
-) -> list[BroadcastRecipient]:
-    """Recipients left "sending" by a worker whose claim ran out (it crashed mid-send)."""
+async def expire_in_flight(
+    session: AsyncSession, broadcast_id: int, now: datetime, message: str
+) -> list[int]:
+    """Recipients left "sending" by a worker whose claim ran out (it crashed mid-send) ->
+    "unknown", in one UPDATE; returns their outbound ids."""
     R = BroadcastRecipient
-    query = select(R).where(
+    stale = select(R.id).where(
         R.broadcast_id == broadcast_id, R.status == "sending", R.claimed_until < now
     )
     if not _sqlite(session):
-        query = query.with_for_update(skip_locked=True)
-    return list((await session.scalars(query)).all())
+        stale = stale.with_for_update(skip_locked=True)
+    result = await session.execute(
+        update(R)
+        .where(R.id.in_(stale.scalar_subquery()))
+        .values(
+            status="unknown",
+            error_code="unknown",
+            error_message=message,
+            claimed_by=None,
+            claimed_until=None,
+            updated_at=now,
+        )
+        .returning(R.outbound_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [i for (i,) in result.all() if i is not None]
 
 
 async def status_counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
@@ -266,7 +303,19 @@ async def sent_since(session: AsyncSession, broadcast_id: int, since: datetime) 
     return int(await session.scalar(query) or 0)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class IdentityFacts:
+    """What the plan and the run need of one channel identity."""
+
+    id: int
+    contact_id: int
+    channel_account_id: int
+    external_id: str
+    last_inbound_at: datetime | None
+    reachable: bool
+
+
+@dataclass(slots=True)
 class ContactFacts:
     """What the plan and the run need of one contact."""
 
@@ -275,7 +324,7 @@ class ContactFacts:
     first_name: str | None
     last_name: str | None
     timezone: str | None
-    identities: list[ContactIdentity] = field(default_factory=list)
+    identities: list[IdentityFacts] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
     unsubscribed: bool = False
     last_broadcast_at: datetime | None = None
@@ -302,13 +351,14 @@ async def facts(
     )
     for cid, name, first, last, tz in rows.all():
         found[cid] = ContactFacts(cid, name or "", first, last, tz)
-    identities = await session.scalars(
-        select(ContactIdentity).where(
-            ContactIdentity.contact_id.in_(contact_ids),
-            ContactIdentity.channel_account_id.in_(account_ids),
-        )
+    I = ContactIdentity  # noqa: E741
+    identities = await session.execute(
+        select(
+            I.id, I.contact_id, I.channel_account_id, I.external_id, I.last_inbound_at, I.reachable
+        ).where(I.contact_id.in_(contact_ids), I.channel_account_id.in_(account_ids))
     )
-    for identity in identities.all():
+    for found_row in identities.all():
+        identity = IdentityFacts(*found_row)
         if identity.contact_id in found:
             found[identity.contact_id].identities.append(identity)
     revoked = await session.scalars(

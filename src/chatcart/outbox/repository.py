@@ -127,12 +127,14 @@ async def statuses_locked(session: AsyncSession, ids: list[int]) -> dict[int, tu
     }
 
 
-async def set_status(session: AsyncSession, ids: list[int], old: str, new: str) -> None:
+async def set_status(
+    session: AsyncSession, ids: list[int], old: str, new: str, **values: str | None
+) -> None:
     if ids:
         await session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id.in_(ids), OutboundMessage.status == old)
-            .values(status=new)
+            .values(status=new, **values)
             .execution_options(synchronize_session=False)
         )
 
