@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    Subquery,
     Table,
     and_,
     bindparam,
@@ -530,6 +531,16 @@ async def has_open(session: AsyncSession, broadcast_id: int) -> bool:
         .limit(1)
     )
     return await session.scalar(query) is not None
+
+
+def sent_moments(broadcast_id: int) -> Subquery:
+    """(contact_id, at) of every recipient this broadcast reached, as a subquery."""
+    R = BroadcastRecipient
+    return (
+        select(R.contact_id.label("contact_id"), R.sent_at.label("at"))
+        .where(R.broadcast_id == broadcast_id, R.sent_at.is_not(None))
+        .subquery()
+    )
 
 
 async def responses(session: AsyncSession, broadcast_id: int) -> tuple[int, int]:

@@ -515,9 +515,10 @@ class BroadcastRunner:
     async def _send_all(self, broadcast: Broadcast, sends: list[_Send]) -> list[asyncio.Task[None]]:
         """Tokens are taken in order by this one loop (the broadcast's cap, then the
         account's shared limit; one token per message, taken for a whole request at once),
-        and each request then runs on its own, up to `concurrency` messages in flight: a
-        slow platform answer never holds back the pace. Returns once every request is
-        started; the caller awaits the returned tasks."""
+        and each request (one message, or a batch request of up to `max_batch`) then runs on
+        its own, up to `concurrency` requests at once: a slow platform answer never holds
+        back the pace. Returns once every request is started; the caller awaits the
+        returned tasks."""
         in_flight = asyncio.Semaphore(self.concurrency)
         cap = per_second_limit(broadcast.max_per_second) if broadcast.max_per_second else None
         requests: list[asyncio.Task[None]] = []
@@ -527,22 +528,19 @@ class BroadcastRunner:
         for group in by_account.values():
             account = group[0].account
             sender = batch_sender(self.adapters.get(account.kind))
-            size = min(sender.max_batch, self.concurrency) if sender else 1
+            size = sender.max_batch if sender else 1
             waiting = group
             while waiting:
-                want = min(size, len(waiting))
-                for _ in range(want):
-                    await in_flight.acquire()
-                taken = await self._tokens(broadcast.id, cap, account, group[0], want)
+                await in_flight.acquire()
+                taken = await self._tokens(
+                    broadcast.id, cap, account, group[0], min(size, len(waiting))
+                )
                 if isinstance(taken, SendError):
+                    in_flight.release()
                     for send in waiting:
                         send.result = taken
-                    for _ in range(want):
-                        in_flight.release()
                     break
                 part, waiting = waiting[:taken], waiting[taken:]
-                for _ in range(want - taken):
-                    in_flight.release()
                 started = utcnow()  # after the limits: when the request really starts
                 for send in part:
                     send.started = started
@@ -579,8 +577,7 @@ class BroadcastRunner:
             else:
                 results = [await self._send_one(account, send) for send in sends]
         finally:
-            for _ in sends:
-                in_flight.release()
+            in_flight.release()
         for send, result in zip(sends, results, strict=True):
             send.result = result
             if isinstance(result, SendError) and _rate_limited(result):

@@ -36,9 +36,15 @@ from chatcart.channels import service as channels
 from chatcart.kit.clock import utcnow
 from chatcart.kit.effects import Effects
 from chatcart.models import Broadcast
+from chatcart.orders import service as orders
 from chatcart.segments import service as segments
 
+DEFAULT_ORDER_DAYS = 7
+MAX_ORDER_DAYS = 365
+
 __all__ = [
+    "DEFAULT_ORDER_DAYS",
+    "MAX_ORDER_DAYS",
     "BroadcastRunner",
     "cancel",
     "check_text",
@@ -352,10 +358,24 @@ async def progress(session: AsyncSession, workspace_id: int, broadcast_id: int) 
     )
 
 
-async def report(session: AsyncSession, workspace_id: int, broadcast_id: int) -> Report:
+async def report(
+    session: AsyncSession,
+    workspace_id: int,
+    broadcast_id: int,
+    order_days: int = DEFAULT_ORDER_DAYS,
+) -> Report:
+    """Reach and what people did after the message, with the orders they placed within
+    `order_days` days of it (0 to 365)."""
+    if not 0 <= order_days <= MAX_ORDER_DAYS:
+        raise BroadcastInvalid(
+            f"the days for orders must be between 0 and {MAX_ORDER_DAYS}", field="order_days"
+        )
     row = await _row(session, workspace_id, broadcast_id)
     counts = await repository.status_counts(session, row.id)
     replied, clicked = await repository.responses(session, row.id)
+    orders_placed, buyers = await orders.orders_after(
+        session, workspace_id, repository.sent_moments(row.id), order_days
+    )
     read = counts.get("read", 0)
     delivered = counts.get("delivered", 0) + read
     return Report(
@@ -366,6 +386,9 @@ async def report(session: AsyncSession, workspace_id: int, broadcast_id: int) ->
         read=read,
         replied=replied,
         clicked=clicked,
+        order_days=order_days,
+        orders=orders_placed,
+        buyers=buyers,
         skipped=counts.get("skipped", 0),
         failed=counts.get("failed", 0),
         unknown=counts.get("unknown", 0),
