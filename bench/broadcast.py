@@ -40,7 +40,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -53,6 +52,7 @@ from chatcart.broadcasts import service as broadcasts
 from chatcart.broadcasts.schemas import BroadcastCreate, BroadcastPurpose, Throttle
 from chatcart.broadcasts.service import BroadcastRunner
 from chatcart.channels import service as channels
+from chatcart.channels.meta.graph import form_body, form_value
 from chatcart.config import Settings
 from chatcart.kit import heap
 from chatcart.kit.clock import utcnow
@@ -291,8 +291,8 @@ async def _bare_loop(base: str, count: int) -> float:
 
 
 async def _bare_batches(base: str, count: int) -> float:
-    """The second baseline: the same bodies as Graph batch requests of 50 (form-encoded,
-    as the adapter sends them), straight to the sandbox, no database."""
+    """The second baseline: the same bodies as Graph batch requests of 50 (form-encoded by
+    the adapter's own encoder), straight to the sandbox, no database."""
     gate = asyncio.Semaphore(BATCH_REQUESTS)
     relative = f"v23.0/{PAGE}/messages"
     async with create_session(base) as http:
@@ -302,19 +302,17 @@ async def _bare_batches(base: str, count: int) -> float:
                 {
                     "method": "POST",
                     "relative_url": relative,
-                    "body": urlencode(
+                    "body": form_body(
                         {
-                            "recipient": orjson.dumps({"id": f"{9 * 10**15 + n}"}).decode(),
+                            "recipient": {"id": f"{9 * 10**15 + n}"},
                             "messaging_type": "UPDATE",
-                            "message": orjson.dumps(
-                                {"text": f"Chào Khách {n}, sale 12.12: -20% hôm nay!"}
-                            ).decode(),
+                            "message": {"text": f"Chào Khách {n}, sale 12.12: -20% hôm nay!"},
                         }
                     ),
                 }
                 for n in range(first, last)
             ]
-            form = urlencode({"access_token": TOKEN, "batch": orjson.dumps(calls).decode()})
+            form = f"access_token={TOKEN}&batch={form_value(orjson.dumps(calls).decode())}"
             async with (
                 gate,
                 http.post("v23.0/", data=form.encode(), headers=FORM) as reply,

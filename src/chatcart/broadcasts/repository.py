@@ -164,7 +164,24 @@ def Table_of(model: type[BroadcastRecipient]) -> Table:
     return table
 
 
-# What a claim step decides (judged, rendered, prepared) and what a record step learns.
+# What a claim step decides (judged, rendered, prepared) and what a record step learns;
+# READY and SENT are the narrow forms for the common rows (fewer values bound per row).
+READY = (
+    "channel_account_id",
+    "identity_id",
+    "rule",
+    "reason",
+    "rendered",
+    "outbound_id",
+    "updated_at",
+)
+SENT = ("external_id", "sent_at", "updated_at")
+SENT_FIXED = {
+    "status": "sent",
+    "claimed_until": None,  # claimed_by stays: which worker sent it
+    "error_code": None,
+    "error_message": None,
+}
 PREPARED = (
     "status",
     "next_attempt_at",
@@ -200,17 +217,18 @@ async def write_recipients(
     columns: Sequence[str],
     *,
     only_if: str | None = None,
+    fixed: dict[str, object] | None = None,
 ) -> None:
     """Write these columns of these rows with one executemany UPDATE (no unit of work per
-    row). `only_if`: only rows still in this status are written (another hand may have
-    moved them meanwhile)."""
+    row), and the `fixed` values to all of them. `only_if`: only rows still in this status
+    are written (another hand may have moved them meanwhile)."""
     if not rows:
         return
     table = Table_of(BroadcastRecipient)
     statement = update(table).where(table.c.id == bindparam("b_id"))
     if only_if is not None:
         statement = statement.where(table.c.status == only_if)
-    statement = statement.values({name: bindparam(f"b_{name}") for name in columns})
+    statement = statement.values({name: bindparam(f"b_{name}") for name in columns} | (fixed or {}))
     await session.execute(
         statement,
         [{"b_id": row.id, **{f"b_{name}": getattr(row, name) for name in columns}} for row in rows],

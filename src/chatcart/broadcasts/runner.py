@@ -357,7 +357,13 @@ class BroadcastRunner:
             broadcast.batch_taken = 0
             broadcast.next_batch_at = now + timedelta(seconds=self.lease_seconds)
         sends = await self._prepare(session, broadcast, accounts, rows, now)
-        await repository.write_recipients(session, rows, repository.PREPARED)
+        ready = {send.row.id for send in sends}
+        await repository.write_recipients(
+            session, [r for r in rows if r.id in ready], repository.READY
+        )
+        await repository.write_recipients(
+            session, [r for r in rows if r.id not in ready], repository.PREPARED
+        )
         _announce(effects, broadcast)
         return _Batch(broadcast, sends, len(rows), fills)
 
@@ -622,20 +628,21 @@ class BroadcastRunner:
         current = await repository.statuses(session, [s.row.id for s in sends])
         finished: list[DirectOutcome] = []
         lost: list[int] = []
+        sent: list[Claimed] = []
         written: list[Claimed] = []
         for send in sends:
             row = send.row
             result = send.result
             if current.get(row.id) != "sending" or result is None:
                 continue
-            written.append(row)
             if isinstance(result, SendResult):
                 finished.append(DirectOutcome(send.outbound_id, send.started or now, result, True))
                 row.status, row.external_id, row.sent_at = "sent", result.external_id, now
-                row.error_code = row.error_message = None
-                row.claimed_until = None  # claimed_by stays: which worker sent it
                 row.updated_at = now
-            elif result.outcome == "unknown":  # maybe delivered: never resent on its own
+                sent.append(row)
+                continue
+            written.append(row)
+            if result.outcome == "unknown":  # maybe delivered: never resent on its own
                 lost.append(send.outbound_id)
                 _settle(row, "unknown", now, error=(result.code, result.message))
             else:
@@ -645,6 +652,9 @@ class BroadcastRunner:
         await outbox.finish_direct(session, effects, finished)
         if lost:
             await outbox.mark_unknown(session, lost, "the answer to this send was lost")
+        await repository.write_recipients(
+            session, sent, repository.SENT, only_if="sending", fixed=repository.SENT_FIXED
+        )
         await repository.write_recipients(session, written, repository.RECORDED, only_if="sending")
         if fills:
             pacer = Pacer(broadcast.batch_size, broadcast.pause_seconds, broadcast.jitter_seconds)
