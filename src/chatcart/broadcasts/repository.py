@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -217,18 +217,23 @@ async def write_recipients(
     columns: Sequence[str],
     *,
     only_if: str | None = None,
-    fixed: dict[str, object] | None = None,
+    fixed: Mapping[str, object] | None = None,
+    claimed_by: str | None = None,
 ) -> None:
     """Write these columns of these rows with one executemany UPDATE (no unit of work per
-    row), and the `fixed` values to all of them. `only_if`: only rows still in this status
-    are written (another hand may have moved them meanwhile)."""
+    row), and the `fixed` values to all of them. `only_if` / `claimed_by`: only rows still
+    in this status / claimed by this worker are written (another hand may have moved them
+    meanwhile)."""
     if not rows:
         return
     table = Table_of(BroadcastRecipient)
     statement = update(table).where(table.c.id == bindparam("b_id"))
     if only_if is not None:
         statement = statement.where(table.c.status == only_if)
-    statement = statement.values({name: bindparam(f"b_{name}") for name in columns} | (fixed or {}))
+    if claimed_by is not None:
+        statement = statement.where(table.c.claimed_by == claimed_by)
+    values: dict[str, object] = {name: bindparam(f"b_{name}") for name in columns}
+    statement = statement.values({**values, **(fixed or {})})
     await session.execute(
         statement,
         [{"b_id": row.id, **{f"b_{name}": getattr(row, name) for name in columns}} for row in rows],
@@ -236,13 +241,19 @@ async def write_recipients(
 
 
 async def launch(
-    session: AsyncSession, broadcast_id: int, ids: list[int], worker_id: str, now: datetime
+    session: AsyncSession,
+    broadcast_id: int,
+    rows: Sequence[Claimed],
+    worker_id: str,
+    now: datetime,
 ) -> list[int]:
-    """Prepared recipients -> "sending", if the broadcast still runs and they are still
+    """Prepared recipients -> "sending" with what was prepared for them (rule, rendered
+    text, outbound row: one executemany), if the broadcast still runs and they are still
     ours and pending (a cancel or pause meanwhile keeps them back). Returns those launched."""
-    if not ids:
+    if not rows:
         return []
     R = BroadcastRecipient
+    ids = [row.id for row in rows]
     running = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
     if running != "running":
         await session.execute(
@@ -252,14 +263,19 @@ async def launch(
             .execution_options(synchronize_session=False)
         )
         return []
-    result = await session.execute(
-        update(R)
-        .where(R.id.in_(ids), R.status == "pending", R.claimed_by == worker_id)
-        .values(status="sending", attempts=R.attempts + 1, updated_at=now)
-        .returning(R.id)
-        .execution_options(synchronize_session=False)
+    table = Table_of(BroadcastRecipient)
+    for row in rows:
+        row.updated_at = now
+    await write_recipients(
+        session,
+        rows,
+        READY,
+        only_if="pending",
+        fixed={"status": "sending", "attempts": table.c.attempts + 1},
+        claimed_by=worker_id,
     )
-    return [row[0] for row in result.all()]
+    launched = select(R.id).where(R.id.in_(ids), R.status == "sending", R.claimed_by == worker_id)
+    return list((await session.scalars(launched)).all())
 
 
 async def statuses(session: AsyncSession, ids: list[int]) -> dict[int, str]:

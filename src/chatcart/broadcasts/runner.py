@@ -303,7 +303,11 @@ class BroadcastRunner:
     async def _launch(self, session: AsyncSession, prepared: _Batch) -> list[_Send]:
         by_row = {send.row.id: send for send in prepared.sends}
         launched = await repository.launch(
-            session, prepared.broadcast.id, list(by_row), self.worker_id, utcnow()
+            session,
+            prepared.broadcast.id,
+            [send.row for send in prepared.sends],
+            self.worker_id,
+            utcnow(),
         )
         sends = [by_row[i] for i in launched if i in by_row]
         await outbox.launch_direct(session, [s.outbound_id for s in sends])
@@ -357,10 +361,8 @@ class BroadcastRunner:
             broadcast.batch_taken = 0
             broadcast.next_batch_at = now + timedelta(seconds=self.lease_seconds)
         sends = await self._prepare(session, broadcast, accounts, rows, now)
+        # The sends' own rows are written at their launch (step 2), the rest now.
         ready = {send.row.id for send in sends}
-        await repository.write_recipients(
-            session, [r for r in rows if r.id in ready], repository.READY
-        )
         await repository.write_recipients(
             session, [r for r in rows if r.id not in ready], repository.PREPARED
         )
@@ -458,8 +460,7 @@ class BroadcastRunner:
                 _settle(send.row, "unknown", now, error=("duplicate", "already sent or in flight"))
                 continue
             send.outbound_id = outbound_id
-            send.row.outbound_id = outbound_id
-            send.row.updated_at = now  # still "pending", claimed: launched in step 2
+            send.row.outbound_id = outbound_id  # still "pending", claimed: launched in step 2
             ready.append(send)
         return ready
 

@@ -17,7 +17,7 @@ from chatcart.broadcasts.errors import (
     SpinTextInvalid,
     WrongState,
 )
-from chatcart.broadcasts.plan import Account, Settings, judge
+from chatcart.broadcasts.plan import Account, CaseJudge, Settings
 from chatcart.broadcasts.runner import BroadcastRunner, begin_run, values_for
 from chatcart.broadcasts.schemas import (
     BroadcastCreate,
@@ -188,6 +188,7 @@ async def plan(
     skips: dict[str, RuleCount] = {}
     total = reachable = later = 0
     cap_since = at - timedelta(hours=row.frequency_cap_hours or 0)
+    judged = CaseJudge(settings, at)  # one verdict per distinct case, not per contact
     if row.segment_id is not None:
         async for ids in segments.iter_members(session, workspace_id, row.segment_id, now=at):
             facts = await repository.facts(
@@ -203,7 +204,7 @@ async def plan(
             )
             for contact in facts.values():
                 total += 1
-                verdict = judge(settings, contact, tokens, at)
+                verdict = judged(contact, tokens)
                 if verdict.kind == "skip":
                     count = skips.setdefault(
                         verdict.rule,

@@ -202,3 +202,14 @@ async def test_a_refused_batch_and_a_null_answer(
     first, second = partly
     assert isinstance(first, SendError) and first.outcome == "unknown"
     assert isinstance(second, SendResult) and second.external_id == "m_9"
+
+
+async def test_no_connection_means_nothing_was_sent(page_account: AccountRef) -> None:
+    from tests.helpers.servers import free_port
+
+    adapter = MessengerAdapter(f"http://127.0.0.1:{free_port()}", VERSION)
+    try:
+        results = await adapter.send_many(page_account, [envelope("1"), envelope("2")])
+    finally:
+        await adapter.aclose()
+    assert all(isinstance(r, SendError) and r.outcome == "retry" for r in results)

@@ -153,6 +153,12 @@ class GraphAdapter(ABC):
             ) as response:
                 raw = await response.read()
                 status, headers = response.status, dict(response.headers)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # No connection, so nothing was sent: each message may simply go again.
+            error = SendError(
+                "retry", "connection", f"the batch request found no connection: {exc}"
+            )
+            return [error] * len(calls)
         except TimeoutError:
             return [_lost("the batch request timed out")] * len(calls)
         except aiohttp.ClientError as exc:
