@@ -3,7 +3,7 @@ and the orders the report counts after a send."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -20,17 +20,10 @@ from chatcart.kit.clock import utcnow
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.models import BroadcastRecipient, Order, OutboundMessage
-from chatcart.runtime import Runtime
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
 from tests.broadcasts.test_run import run_to_end, runner
-from tests.broadcasts.world import World, psid, sandbox_world
-
-
-@pytest.fixture
-async def world(runtime: Runtime) -> AsyncIterator[World]:
-    async with sandbox_world(runtime) as w:
-        yield w
+from tests.broadcasts.world import World, psid
 
 
 async def test_batches_send_each_once_and_account_for_everyone(world: World) -> None:

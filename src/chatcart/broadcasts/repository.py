@@ -187,15 +187,9 @@ PREPARED = (
     "next_attempt_at",
     "claimed_by",
     "claimed_until",
-    "channel_account_id",
-    "identity_id",
-    "rule",
-    "reason",
-    "rendered",
-    "outbound_id",
     "error_code",
     "error_message",
-    "updated_at",
+    *READY,
 )
 RECORDED = (
     "status",
