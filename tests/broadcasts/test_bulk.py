@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from chatcart.broadcasts import repository
 from chatcart.broadcasts import service as broadcasts
 from chatcart.broadcasts.errors import BroadcastInvalid
-from chatcart.broadcasts.plan import CaseJudge, Settings, judge
+from chatcart.broadcasts.plan import Account, CaseJudge, Settings, judge
 from chatcart.broadcasts.repository import ContactFacts, IdentityFacts
 from chatcart.broadcasts.schemas import BroadcastPurpose
 from chatcart.channels.base import AccountRef, SendError, SendResult
@@ -19,7 +20,15 @@ from chatcart.channels.meta.graph import GraphAdapter
 from chatcart.kit.clock import utcnow
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
-from chatcart.models import BroadcastRecipient, Order, OutboundMessage
+from chatcart.models import (
+    BroadcastRecipient,
+    ContactConsent,
+    ContactIdentity,
+    OptinToken,
+    Order,
+    OutboundMessage,
+)
+from chatcart.segments import service as segments
 from chatcart.workspaces import service as workspaces
 from chatcart.workspaces.schemas import WorkspaceCreate
 from tests.broadcasts.test_run import run_to_end, runner
@@ -97,8 +106,6 @@ def _contact(cid: int, *identities: IdentityFacts, tz: str | None = None) -> Con
 
 
 def test_one_verdict_per_case_is_each_contacts_verdict() -> None:
-    from chatcart.broadcasts.plan import Account
-
     now = utcnow()
     settings = Settings(
         purpose=BroadcastPurpose.PROMOTION,
@@ -184,3 +191,72 @@ async def test_the_report_counts_orders_within_n_days(world: World) -> None:
         await session.execute(update(Order).values(workspace_id=other.id))
     async with world.rt.sessions() as session:
         assert (await broadcasts.report(session, ws, created.id)).orders == 0
+
+
+async def test_the_plan_counted_in_sql_is_the_plan_judged_one_by_one(world: World) -> None:
+    now = utcnow()
+    ws = world.shop.workspace_id
+    inside = await world.add_people(6, window_hours=1)
+    await world.add_people(3, window_hours=24 * 3, start=100)  # closed
+    await world.add_people(2, window_hours=None, start=200)  # never wrote
+    await world.add_people(3, window_hours=2, start=300, tz="Asia/Ho_Chi_Minh")
+    blocked = await world.add_people(2, window_hours=1, start=400)
+    earlier = await world.add_people(2, window_hours=1, start=500)
+    async with transaction(world.rt.sessions) as session:
+        await session.execute(
+            update(ContactIdentity)
+            .where(ContactIdentity.contact_id.in_(blocked))
+            .values(reachable=False)
+        )
+        session.add(ContactConsent(contact_id=inside[0], purpose="marketing", status="revoked",
+                                   source="STOP", updated_at=now))  # fmt: skip
+        identity = await session.scalar(
+            select(ContactIdentity.id).where(ContactIdentity.contact_id == inside[1])
+        )
+        assert identity is not None
+        session.add(OptinToken(workspace_id=ws, channel_account_id=world.account_id,
+                               identity_id=identity, token_encrypted="x", frequency="WEEKLY",
+                               expires_at=now + timedelta(days=30), updated_at=now))  # fmt: skip
+        session.add(ContactIdentity(workspace_id=ws, contact_id=inside[2],
+                                    channel_account_id=world.account_id, external_id="second",
+                                    last_inbound_at=now - timedelta(days=2), reachable=True,
+                                    profile={}, created_at=now))  # fmt: skip
+    first = await world.create(segment_id=None)
+    async with transaction(world.rt.sessions) as session:  # the frequency cap's history
+        for contact in earlier:
+            session.add(BroadcastRecipient(broadcast_id=first.id, contact_id=contact,
+                                           status="sent", next_attempt_at=now, attempts=1,
+                                           sent_at=now - timedelta(hours=3)))  # fmt: skip
+    created = await world.create(frequency_cap_hours=24, quiet_start_hour=0, quiet_end_hour=23)
+    async with world.rt.sessions() as session:
+        planned = await broadcasts.plan(session, ws, created.id, now=now)
+        row = await broadcasts.get(session, ws, created.id)
+        members = [
+            m
+            async for page in segments.iter_members(session, ws, row.segment_id or 0, now=now)
+            for m in page
+        ]
+        facts = await repository.facts(session, ws, members, [world.account_id],
+                                       cap_since=now - timedelta(hours=24),
+                                       broadcast_id=created.id)  # fmt: skip
+        tokens = await repository.optin_tokens(
+            session, [i.id for f in facts.values() for i in f.identities]
+        )
+    settings = Settings(
+        purpose=BroadcastPurpose.PROMOTION,
+        accounts=[Account(world.account_id, "messenger", "Page", "active")],
+        frequency_cap_hours=24,
+        quiet_start_hour=0,
+        quiet_end_hour=23,
+    )
+    verdicts = [judge(settings, contact, tokens, now) for contact in facts.values()]
+    assert planned.total == len(members) == 18
+    assert planned.reachable == sum(v.kind != "skip" for v in verdicts)
+    assert planned.later == sum(v.kind == "later" for v in verdicts)
+    skips = {c.rule: c.count for c in planned.skips}
+    expected: dict[str, int] = {}
+    for v in verdicts:
+        if v.kind == "skip":
+            expected[v.rule] = expected.get(v.rule, 0) + 1
+    assert skips == expected
+    assert len(expected) >= 3  # the population really has several kinds of skips

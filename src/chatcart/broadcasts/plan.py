@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chatcart.broadcasts.repository import ContactFacts, IdentityFacts
+from chatcart.broadcasts.repository import ContactFacts, IdentityFacts, PlanCase
 from chatcart.broadcasts.schemas import BroadcastPurpose
 from chatcart.models import OptinToken as OptinRow
 from chatcart.policy import service as policy
@@ -150,6 +150,10 @@ class CaseJudge:
             self._spans[kind] = spans
         return spans
 
+    def spans(self) -> list[timedelta]:
+        """Every span any chosen account's rules compare a last interaction with."""
+        return sorted({s for a in self.settings.accounts for s in self._spans_of(a.kind)})
+
     def _age_case(self, kind: str, at: datetime | None) -> tuple[bool, ...] | None:
         if at is None:
             return None
@@ -187,6 +191,25 @@ class CaseJudge:
         if place is None:
             return verdict
         return replace(verdict, identity=order[place][1])
+
+
+def case_facts(case: PlanCase, now: datetime) -> ContactFacts:
+    """A stand-in member of a case counted in SQL: what `judge` reads, nothing else."""
+    identities = []
+    if case.account_id is not None:
+        identities.append(
+            IdentityFacts(0, 0, case.account_id, "", case.last_inbound_at, case.reachable)
+        )
+    return ContactFacts(
+        0,
+        "",
+        None,
+        None,
+        case.timezone,
+        identities,
+        unsubscribed=case.unsubscribed,
+        last_broadcast_at=now if case.capped else None,
+    )
 
 
 def _judge_identity(

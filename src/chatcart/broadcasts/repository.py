@@ -13,6 +13,8 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
+    exists,
     func,
     literal,
     or_,
@@ -23,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from chatcart.models import (
     Broadcast,
@@ -590,3 +593,91 @@ async def responses(session: AsyncSession, broadcast_id: int) -> tuple[int, int]
     replied = int(await session.scalar(base) or 0)
     tapped = base.where(Message.content["payload"].as_string().like(f"bc:{broadcast_id}:qr:%"))
     return replied, int(await session.scalar(tapped) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCase:
+    """A group of audience members with the same case (plan.CaseJudge), counted in SQL:
+    no identity on the chosen accounts (`account_id` None) or exactly one, without an
+    opt-in token. `last_inbound_at` is the newest of the group (every member's last
+    interaction falls on the same side of each span)."""
+
+    count: int
+    account_id: int | None
+    reachable: bool
+    last_inbound_at: datetime | None
+    unsubscribed: bool
+    capped: bool
+    timezone: str | None
+
+
+async def plan_cases(
+    session: AsyncSession,
+    workspace_id: int,
+    audience: Select[Any],
+    account_ids: list[int],
+    now: datetime,
+    spans: Sequence[timedelta],
+    *,
+    cap_since: datetime | None,
+    broadcast_id: int,
+    by_timezone: bool,
+) -> tuple[list[PlanCase], list[int]]:
+    """The audience grouped by case with GROUP BY (nothing per member comes back), and the
+    ids of the members that must be judged one by one (several identities on the chosen
+    accounts, or an opt-in token)."""
+    members = audience.subquery()
+    member_id = next(iter(members.c))
+    I, I2, C = ContactIdentity, aliased(ContactIdentity), Contact  # noqa: E741
+    chosen = I2.channel_account_id.in_(account_ids)
+    identities = select(func.count(I2.id)).where(I2.contact_id == C.id, chosen).scalar_subquery()
+    token = exists().where(OptinToken.identity_id == I2.id, I2.contact_id == C.id, chosen)
+    unsubscribed = case(
+        (
+            exists().where(
+                ContactConsent.contact_id == C.id,
+                ContactConsent.purpose == "marketing",
+                ContactConsent.status == "revoked",
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    R = BroadcastRecipient
+    capped: Any = literal(0)
+    if cap_since is not None:
+        recent = exists().where(
+            R.contact_id == C.id, R.sent_at >= cap_since, R.broadcast_id != broadcast_id
+        )
+        capped = case((recent, 1), else_=0)
+    zone: Any = C.timezone if by_timezone else literal(None)
+    people = (
+        select(C.id)
+        .join(members, member_id == C.id)
+        .where(C.workspace_id == workspace_id)
+        .subquery()
+    )
+    in_audience = and_(C.workspace_id == workspace_id, C.id.in_(select(people.c.id)))
+    sides = [case((I.last_inbound_at >= now - span, 1), else_=0) for span in spans]
+    keys = [I.channel_account_id, I.reachable, unsubscribed, capped, zone, *sides]
+    single = (
+        select(func.count(), func.max(I.last_inbound_at), *keys)
+        .select_from(C)
+        .join(I, and_(I.contact_id == C.id, I.channel_account_id.in_(account_ids)))
+        .where(in_audience, identities == 1, ~token)
+        .group_by(*keys)
+    )
+    none_keys = [unsubscribed, capped, zone]
+    lonely = (
+        select(func.count(), *none_keys)
+        .select_from(C)
+        .where(in_audience, identities == 0)
+        .group_by(*none_keys)
+    )
+    cases: list[PlanCase] = []
+    for n, last, account, reachable, unsub, cap, tz, *_ in (await session.execute(single)).all():
+        cases.append(PlanCase(int(n), account, bool(reachable), last, bool(unsub), bool(cap), tz))
+    for n, unsub, cap, tz in (await session.execute(lonely)).all():
+        cases.append(PlanCase(int(n), None, False, None, bool(unsub), bool(cap), tz))
+    one_by_one = select(C.id).where(in_audience, or_(identities > 1, token)).order_by(C.id)
+    return cases, list((await session.scalars(one_by_one)).all())

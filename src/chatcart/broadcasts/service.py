@@ -17,7 +17,7 @@ from chatcart.broadcasts.errors import (
     SpinTextInvalid,
     WrongState,
 )
-from chatcart.broadcasts.plan import Account, CaseJudge, Settings
+from chatcart.broadcasts.plan import Account, CaseJudge, Settings, Verdict, case_facts
 from chatcart.broadcasts.runner import BroadcastRunner, begin_run, values_for
 from chatcart.broadcasts.schemas import (
     BroadcastCreate,
@@ -187,52 +187,70 @@ async def plan(
     by_rule: dict[tuple[int, str], RuleCount] = {}
     skips: dict[str, RuleCount] = {}
     total = reachable = later = 0
-    cap_since = at - timedelta(hours=row.frequency_cap_hours or 0)
+    cap_since = (
+        at - timedelta(hours=row.frequency_cap_hours or 0) if row.frequency_cap_hours else None
+    )
     judged = CaseJudge(settings, at)  # one verdict per distinct case, not per contact
+
+    def tally(verdict: Verdict, n: int) -> None:
+        nonlocal total, reachable, later
+        total += n
+        if verdict.kind == "skip":
+            count = skips.setdefault(
+                verdict.rule,
+                RuleCount(
+                    rule=verdict.rule,
+                    effective=verdict.effective,
+                    reason=verdict.reason,
+                    reason_vi=verdict.reason_vi,
+                ),
+            )
+            count.count += n
+            return
+        reachable += n
+        later += n if verdict.kind == "later" else 0
+        assert verdict.account_id is not None
+        decision = verdict.decision
+        rule = decision.rule if decision else verdict.rule
+        channel_plans[verdict.account_id].reachable += n
+        count = by_rule.setdefault(
+            (verdict.account_id, rule),
+            RuleCount(
+                rule=rule,
+                effective=decision.effective if decision else verdict.effective,
+                reason=decision.reason if decision else verdict.reason,
+                reason_vi=decision.explanation_vi if decision else verdict.reason_vi,
+            ),
+        )
+        count.count += n
+
     if row.segment_id is not None:
-        async for ids in segments.iter_members(session, workspace_id, row.segment_id, now=at):
+        # Counted in SQL, one row per case; only members with several identities on the
+        # chosen accounts or an opt-in token are loaded and judged one by one.
+        audience = await segments.audience(session, workspace_id, row.segment_id, at)
+        cases, one_by_one = await repository.plan_cases(
+            session,
+            workspace_id,
+            audience,
+            list(accounts),
+            at,
+            judged.spans(),
+            cap_since=cap_since,
+            broadcast_id=row.id,
+            by_timezone=row.quiet_start_hour is not None and row.quiet_end_hour is not None,
+        )
+        for case in cases:
+            tally(judged(case_facts(case, at), {}), case.count)
+        for start in range(0, len(one_by_one), 1000):
+            ids = one_by_one[start : start + 1000]
             facts = await repository.facts(
-                session,
-                workspace_id,
-                ids,
-                list(accounts),
-                cap_since=cap_since if row.frequency_cap_hours else None,
-                broadcast_id=row.id,
+                session, workspace_id, ids, list(accounts), cap_since=cap_since, broadcast_id=row.id
             )
             tokens = await repository.optin_tokens(
                 session, [i.id for f in facts.values() for i in f.identities]
             )
             for contact in facts.values():
-                total += 1
-                verdict = judged(contact, tokens)
-                if verdict.kind == "skip":
-                    count = skips.setdefault(
-                        verdict.rule,
-                        RuleCount(
-                            rule=verdict.rule,
-                            effective=verdict.effective,
-                            reason=verdict.reason,
-                            reason_vi=verdict.reason_vi,
-                        ),
-                    )
-                    count.count += 1
-                    continue
-                reachable += 1
-                later += verdict.kind == "later"
-                assert verdict.account_id is not None
-                decision = verdict.decision
-                rule = decision.rule if decision else verdict.rule
-                channel_plans[verdict.account_id].reachable += 1
-                count = by_rule.setdefault(
-                    (verdict.account_id, rule),
-                    RuleCount(
-                        rule=rule,
-                        effective=decision.effective if decision else verdict.effective,
-                        reason=decision.reason if decision else verdict.reason,
-                        reason_vi=decision.explanation_vi if decision else verdict.reason_vi,
-                    ),
-                )
-                count.count += 1
+                tally(judged(contact, tokens), 1)
     for (account_id, _), count in by_rule.items():
         channel_plans[account_id].by_rule.append(count)
     return PlanOut(
