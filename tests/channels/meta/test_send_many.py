@@ -24,7 +24,7 @@ from chatcart.channels.webchat.adapter import WebchatAdapter
 from chatcart.kit.http import HttpLimits
 from chatcart.sandbox.graph import GraphState, RateLimits, create_graph_app
 from tests.channels.meta.support import PAGE_ID, PAGE_TOKEN, VERSION, FakeGraph, Reply
-from tests.helpers.servers import serve_app
+from tests.helpers.servers import free_port, serve_app
 
 IG_PAGE = "104857392099999"
 IG_TOKEN = "IGQ-batch-token"
@@ -205,8 +205,6 @@ async def test_a_refused_batch_and_a_null_answer(
 
 
 async def test_no_connection_means_nothing_was_sent(page_account: AccountRef) -> None:
-    from tests.helpers.servers import free_port
-
     adapter = MessengerAdapter(f"http://127.0.0.1:{free_port()}", VERSION)
     try:
         results = await adapter.send_many(page_account, [envelope("1"), envelope("2")])
