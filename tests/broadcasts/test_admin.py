@@ -9,22 +9,13 @@ import csv
 import html
 import io
 import re
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
-from chatcart.runtime import Runtime
-from tests.broadcasts.world import World, sandbox_world
+from tests.broadcasts.world import World
 from tests.helpers.admin import csrf_of, login
 from tests.helpers.factory import make_shop
 from tests.helpers.servers import live_server
-
-
-@pytest.fixture
-async def world(runtime: Runtime) -> AsyncIterator[World]:
-    async with sandbox_world(runtime) as w:
-        yield w
 
 
 async def test_compose_plan_start_progress_and_ledger(world: World) -> None:
@@ -99,6 +90,9 @@ async def test_compose_plan_start_progress_and_ledger(world: World) -> None:
         assert exported.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
         assert len(rows) == 10
+        report = await client.get(f"{target}?order_days=30")
+        assert "Orders within 30 days" in report.text
+        assert "Orders within 7 days" in (await client.get(f"{target}?order_days=x")).text
         again = await client.post(f"{target}/start", data={"csrf_token": csrf_of(detail.text)})
         assert "error=" in again.headers["location"]
 

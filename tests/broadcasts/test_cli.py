@@ -6,19 +6,9 @@ import asyncio
 import csv
 import io
 import sys
-from collections.abc import AsyncIterator
 
-import pytest
-
-from chatcart.runtime import Runtime
-from tests.broadcasts.world import World, sandbox_world
+from tests.broadcasts.world import World
 from tests.helpers.servers import settings_env
-
-
-@pytest.fixture
-async def world(runtime: Runtime) -> AsyncIterator[World]:
-    async with sandbox_world(runtime) as w:
-        yield w
 
 
 async def cli(world: World, *args: str) -> tuple[int, str, str]:
@@ -62,6 +52,11 @@ async def test_create_plan_start_follow_and_ledger(world: World) -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 15
     assert sum(r["status"] in {"sent", "delivered", "read"} for r in rows) == 12
+    code, out, err = await cli(world, "report", "1", *common, "--order-days", "14")
+    assert code == 0, err
+    assert "orders (14 d)" in out
+    code, out, err = await cli(world, "report", "1", *common, "--order-days", "-3")
+    assert code != 0
     code, out, err = await cli(world, "pause", "1", *common)
     assert code == 1
     assert "only a running one can be paused" in err

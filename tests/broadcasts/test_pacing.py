@@ -8,7 +8,6 @@ import asyncio
 import itertools
 import random
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,12 +23,6 @@ from chatcart.models import BroadcastRecipient, ContactIdentity
 from chatcart.runtime import Runtime
 from tests.broadcasts.test_run import run_to_end, runner
 from tests.broadcasts.world import PAGE, World, sandbox_world
-
-
-@pytest.fixture
-async def world(runtime: Runtime) -> AsyncIterator[World]:
-    async with sandbox_world(runtime) as w:
-        yield w
 
 
 class FakeClock:

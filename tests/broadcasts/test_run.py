@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -26,14 +25,7 @@ from chatcart.models import (
     Message,
     OutboundMessage,
 )
-from chatcart.runtime import Runtime
-from tests.broadcasts.world import PAGE, World, psid, sandbox_world
-
-
-@pytest.fixture
-async def world(runtime: Runtime) -> AsyncIterator[World]:
-    async with sandbox_world(runtime) as w:
-        yield w
+from tests.broadcasts.world import PAGE, World, psid
 
 
 def runner(world: World, worker: str = "w1", **options: object) -> BroadcastRunner:

@@ -369,20 +369,34 @@ app.command("resend-unknown")(
 
 
 @app.command("report")
-def report(broadcast_id: BroadcastId, workspace: Workspace) -> None:
-    """Reach, delivered, read, replied, quick replies tapped."""
+def report(
+    broadcast_id: BroadcastId,
+    workspace: Workspace,
+    order_days: Annotated[
+        int,
+        typer.Option(
+            "--order-days",
+            min=0,
+            max=broadcasts.MAX_ORDER_DAYS,
+            help="Count the orders placed within this many days after the message.",
+        ),
+    ] = broadcasts.DEFAULT_ORDER_DAYS,
+) -> None:
+    """Reach, delivered, read, replied, quick replies tapped, orders within N days."""
 
     async def work(runtime: Runtime) -> Report:
         ws = await _workspace_id(runtime, workspace)
         async with runtime.sessions() as session:
-            return await broadcasts.report(session, ws, broadcast_id)
+            return await broadcasts.report(session, ws, broadcast_id, order_days)
 
     out = _run(work)
-    table = Table("recipients", "reached", "delivered", "read", "replied", "tapped", "skipped",
-                  "failed", "unknown")  # fmt: skip
+    table = Table("recipients", "reached", "delivered", "read", "replied", "tapped",
+                  f"orders ({out.order_days} d)", "buyers", "skipped", "failed",
+                  "unknown")  # fmt: skip
     table.add_row(
         *(str(v) for v in (out.recipients, out.reached, out.delivered, out.read, out.replied,
-                           out.clicked, out.skipped, out.failed, out.unknown))
+                           out.clicked, out.orders, out.buyers, out.skipped, out.failed,
+                           out.unknown))
     )  # fmt: skip
     console.print(table)
 

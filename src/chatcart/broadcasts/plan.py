@@ -3,16 +3,16 @@ hours). The plan counts these verdicts; the run acts on them. Pure: facts in, ve
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chatcart.broadcasts.repository import ContactFacts
+from chatcart.broadcasts.repository import ContactFacts, IdentityFacts, PlanCase
 from chatcart.broadcasts.schemas import BroadcastPurpose
-from chatcart.models import ContactIdentity
 from chatcart.models import OptinToken as OptinRow
 from chatcart.policy import service as policy
+from chatcart.policy.errors import UnknownChannel
 from chatcart.policy.schemas import Decision, Frequency, OptinToken, PolicyRequest, Purpose
 
 # chatcart's own rules (not the platform's), with the day they were introduced.
@@ -35,7 +35,7 @@ class Verdict:
     reason_vi: str = ""
     effective: date | None = None
     account_id: int | None = None
-    identity: ContactIdentity | None = None
+    identity: IdentityFacts | None = None
     decision: Decision | None = None
     not_before: datetime | None = None  # "later": when quiet hours end
 
@@ -84,21 +84,13 @@ def judge(
             f"Khách này đã nhận một tin gửi hàng loạt trong {cap} giờ qua "
             "(giới hạn tần suất của chiến dịch).",
         )
-    by_account: dict[int, list[ContactIdentity]] = {}
-    for identity in contact.identities:
-        by_account.setdefault(identity.channel_account_id, []).append(identity)
     first_refusal: Verdict | None = None
     purpose = settings.purpose.policy_purpose()
-    for account in settings.accounts:
-        for identity in sorted(
-            by_account.get(account.id, []),
-            key=lambda i: i.last_inbound_at or datetime.min.replace(tzinfo=now.tzinfo),
-            reverse=True,
-        ):
-            verdict = _judge_identity(settings, account, identity, contact, tokens, purpose, now)
-            if verdict.kind == "send":
-                return _quiet(settings, contact, verdict, now)
-            first_refusal = first_refusal or verdict
+    for account, identity in _in_order(settings, contact, now):
+        verdict = _judge_identity(settings, account, identity, contact, tokens, purpose, now)
+        if verdict.kind == "send":
+            return _quiet(settings, contact, verdict, now)
+        first_refusal = first_refusal or verdict
     if first_refusal is not None:
         return first_refusal
     return _skip(
@@ -108,10 +100,122 @@ def judge(
     )
 
 
+def _in_order(
+    settings: Settings, contact: ContactFacts, now: datetime
+) -> list[tuple[Account, IdentityFacts]]:
+    """The identities in the order they are tried: the accounts' order, then the most
+    recent interaction first."""
+    by_account: dict[int, list[IdentityFacts]] = {}
+    for identity in contact.identities:
+        by_account.setdefault(identity.channel_account_id, []).append(identity)
+    oldest = datetime.min.replace(tzinfo=now.tzinfo)
+    return [
+        (account, identity)
+        for account in settings.accounts
+        for identity in sorted(
+            by_account.get(account.id, []),
+            key=lambda i: i.last_inbound_at or oldest,
+            reverse=True,
+        )
+    ]
+
+
+class CaseJudge:
+    """`judge` once per distinct case instead of once per recipient. A case is what the
+    verdict depends on: the frequency cap hit or not, unsubscribed, the time zone when
+    there are quiet hours, and per identity (in the order tried) its account, whether it
+    is reachable and where its last interaction falls against every span the channel's
+    rules compare it with (the window, each tag's). Contacts with an opt-in token are
+    judged one by one (a token has its own state). The verdict's texts never depend on
+    more than that, so a case's verdict is every member's, with the member's identity."""
+
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self.settings = settings
+        self.now = now
+        self._spans: dict[str, tuple[timedelta, ...]] = {}
+        self._cases: dict[tuple[object, ...], tuple[Verdict, int | None]] = {}
+        self.judged = 0  # verdicts computed (the rest came from a case)
+
+    def _spans_of(self, kind: str) -> tuple[timedelta, ...]:
+        spans = self._spans.get(kind)
+        if spans is None:
+            try:
+                pack = policy.rules_for(kind)
+            except UnknownChannel:
+                spans = ()
+            else:
+                found = {pack.window.span} if pack.window else set()
+                found |= {t.span for t in pack.tags if t.span is not None}
+                spans = tuple(sorted(found))
+            self._spans[kind] = spans
+        return spans
+
+    def spans(self) -> list[timedelta]:
+        """Every span any chosen account's rules compare a last interaction with."""
+        return sorted({s for a in self.settings.accounts for s in self._spans_of(a.kind)})
+
+    def _age_case(self, kind: str, at: datetime | None) -> tuple[bool, ...] | None:
+        if at is None:
+            return None
+        age = self.now - at
+        return tuple(age <= span for span in self._spans_of(kind))
+
+    def __call__(self, contact: ContactFacts, tokens: dict[int, OptinRow]) -> Verdict:
+        settings, now = self.settings, self.now
+        if any(i.id in tokens for i in contact.identities):
+            self.judged += 1
+            return judge(settings, contact, tokens, now)
+        order = _in_order(settings, contact, now)
+        cap = settings.frequency_cap_hours
+        quiet = settings.quiet_start_hour is not None and settings.quiet_end_hour is not None
+        key: tuple[object, ...] = (
+            bool(
+                cap
+                and contact.last_broadcast_at
+                and contact.last_broadcast_at > now - timedelta(hours=cap)
+            ),
+            contact.unsubscribed,
+            contact.timezone if quiet else None,
+            tuple((a.id, i.reachable, self._age_case(a.kind, i.last_inbound_at)) for a, i in order),
+        )
+        found = self._cases.get(key)
+        if found is None:
+            self.judged += 1
+            verdict = judge(settings, contact, tokens, now)
+            place = None
+            if verdict.identity is not None:
+                place = next(n for n, (_, i) in enumerate(order) if i is verdict.identity)
+            self._cases[key] = found = (verdict, place)
+            return verdict
+        verdict, place = found
+        if place is None:
+            return verdict
+        return replace(verdict, identity=order[place][1])
+
+
+def case_facts(case: PlanCase, now: datetime) -> ContactFacts:
+    """A stand-in member of a case counted in SQL: what `judge` reads, nothing else."""
+    identities = []
+    if case.account_id is not None:
+        identities.append(
+            IdentityFacts(0, 0, case.account_id, "", case.last_inbound_at, case.reachable)
+        )
+    return ContactFacts(
+        0,
+        "",
+        None,
+        None,
+        case.timezone,
+        identities,
+        unsubscribed=case.unsubscribed,
+        last_broadcast_at=now if case.capped else None,
+    )
+
+
 def _judge_identity(
     settings: Settings,
     account: Account,
-    identity: ContactIdentity,
+    identity: IdentityFacts,
     contact: ContactFacts,
     tokens: dict[int, OptinRow],
     purpose: Purpose,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Select,
+    Subquery,
     Table,
     and_,
     bindparam,
+    case,
+    exists,
     func,
     literal,
     or_,
@@ -22,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from chatcart.models import (
     Broadcast,
@@ -96,6 +100,30 @@ async def freeze(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass(slots=True)
+class Claimed:
+    """One claimed recipient as plain values (the run's hot path holds no ORM rows)."""
+
+    id: int
+    contact_id: int
+    attempts: int
+    next_attempt_at: datetime
+    error_code: str | None
+    error_message: str | None
+    status: str = "pending"
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    channel_account_id: int | None = None
+    identity_id: int | None = None
+    rule: str | None = None
+    reason: str | None = None
+    rendered: str | None = None
+    outbound_id: int | None = None
+    external_id: str | None = None
+    sent_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 async def claim(
     session: AsyncSession,
     broadcast_id: int,
@@ -103,10 +131,11 @@ async def claim(
     limit: int,
     lease_seconds: float,
     now: datetime,
-) -> list[int]:
-    """Due pending recipients of one broadcast, claimed (FOR UPDATE SKIP LOCKED on PG)."""
+) -> list[Claimed]:
+    """Due pending recipients of one broadcast, claimed with ONE UPDATE ... RETURNING (the
+    due ids chosen in a subquery, FOR UPDATE SKIP LOCKED on PostgreSQL), in id order."""
     R = BroadcastRecipient
-    query = (
+    due = (
         select(R.id)
         .where(
             R.broadcast_id == broadcast_id,
@@ -118,29 +147,18 @@ async def claim(
         .limit(limit)
     )
     if not _sqlite(session):
-        query = query.with_for_update(skip_locked=True)
-    ids = list((await session.scalars(query)).all())
-    if ids:
-        await session.execute(
-            update(R)
-            .where(R.id.in_(ids))
-            .values(claimed_by=worker_id, claimed_until=now + timedelta(seconds=lease_seconds))
-        )
-    return ids
-
-
-async def recipients(session: AsyncSession, ids: list[int]) -> list[BroadcastRecipient]:
-    if not ids:
-        return []
-    query = (
-        select(BroadcastRecipient)
-        .where(BroadcastRecipient.id.in_(ids))
-        .order_by(BroadcastRecipient.id)
-        .execution_options(populate_existing=True)
+        due = due.with_for_update(skip_locked=True)
+    until = now + timedelta(seconds=lease_seconds)
+    result = await session.execute(
+        update(R)
+        .where(R.id.in_(due.scalar_subquery()))
+        .values(claimed_by=worker_id, claimed_until=until)
+        .returning(R.id, R.contact_id, R.attempts, R.next_attempt_at, R.error_code, R.error_message)
+        .execution_options(synchronize_session=False)
     )
-    if not _sqlite(session):
-        query = query.with_for_update()
-    return list((await session.scalars(query)).all())
+    rows = [Claimed(*row, claimed_by=worker_id, claimed_until=until) for row in result.all()]
+    rows.sort(key=lambda r: r.id)
+    return rows
 
 
 def Table_of(model: type[BroadcastRecipient]) -> Table:
@@ -149,18 +167,39 @@ def Table_of(model: type[BroadcastRecipient]) -> Table:
     return table
 
 
-_WRITTEN = (
-    "status",
-    "next_attempt_at",
-    "attempts",
-    "claimed_by",
-    "claimed_until",
+# What a claim step decides (judged, rendered, prepared) and what a record step learns;
+# READY and SENT are the narrow forms for the common rows (fewer values bound per row).
+READY = (
     "channel_account_id",
     "identity_id",
     "rule",
     "reason",
     "rendered",
     "outbound_id",
+    "updated_at",
+)
+SENT = ("external_id", "sent_at", "updated_at")
+SENT_FIXED = {
+    "status": "sent",
+    "claimed_until": None,  # claimed_by stays: which worker sent it
+    "error_code": None,
+    "error_message": None,
+}
+PREPARED = (
+    "status",
+    "next_attempt_at",
+    "claimed_by",
+    "claimed_until",
+    "error_code",
+    "error_message",
+    *READY,
+)
+RECORDED = (
+    "status",
+    "next_attempt_at",
+    "attempts",
+    "claimed_by",
+    "claimed_until",
     "external_id",
     "error_code",
     "error_message",
@@ -170,38 +209,48 @@ _WRITTEN = (
 
 
 async def write_recipients(
-    session: AsyncSession, rows: Sequence[BroadcastRecipient], *, only_if: str | None = None
+    session: AsyncSession,
+    rows: Sequence[Claimed],
+    columns: Sequence[str],
+    *,
+    only_if: str | None = None,
+    fixed: Mapping[str, object] | None = None,
+    claimed_by: str | None = None,
 ) -> None:
-    """Write these rows' state with one executemany UPDATE (the run's hot path: no unit of
-    work per row), then detach them from the session. `only_if`: only rows still in this
-    status are written (another hand may have moved them meanwhile)."""
+    """Write these columns of these rows with one executemany UPDATE (no unit of work per
+    row), and the `fixed` values to all of them. `only_if` / `claimed_by`: only rows still
+    in this status / claimed by this worker are written (another hand may have moved them
+    meanwhile)."""
     if not rows:
         return
     table = Table_of(BroadcastRecipient)
     statement = update(table).where(table.c.id == bindparam("b_id"))
     if only_if is not None:
         statement = statement.where(table.c.status == only_if)
-    statement = statement.values({name: bindparam(f"b_{name}") for name in _WRITTEN})
+    if claimed_by is not None:
+        statement = statement.where(table.c.claimed_by == claimed_by)
+    values: dict[str, object] = {name: bindparam(f"b_{name}") for name in columns}
+    statement = statement.values({**values, **(fixed or {})})
     await session.execute(
         statement,
-        [
-            {"b_id": row.id, **{f"b_{name}": getattr(row, name) for name in _WRITTEN}}
-            for row in rows
-        ],
+        [{"b_id": row.id, **{f"b_{name}": getattr(row, name) for name in columns}} for row in rows],
     )
-    for row in rows:
-        if row in session:
-            session.expunge(row)
 
 
 async def launch(
-    session: AsyncSession, broadcast_id: int, ids: list[int], worker_id: str, now: datetime
+    session: AsyncSession,
+    broadcast_id: int,
+    rows: Sequence[Claimed],
+    worker_id: str,
+    now: datetime,
 ) -> list[int]:
-    """Prepared recipients -> "sending", if the broadcast still runs and they are still
+    """Prepared recipients -> "sending" with what was prepared for them (rule, rendered
+    text, outbound row: one executemany), if the broadcast still runs and they are still
     ours and pending (a cancel or pause meanwhile keeps them back). Returns those launched."""
-    if not ids:
+    if not rows:
         return []
     R = BroadcastRecipient
+    ids = [row.id for row in rows]
     running = await session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
     if running != "running":
         await session.execute(
@@ -211,14 +260,19 @@ async def launch(
             .execution_options(synchronize_session=False)
         )
         return []
-    result = await session.execute(
-        update(R)
-        .where(R.id.in_(ids), R.status == "pending", R.claimed_by == worker_id)
-        .values(status="sending", attempts=R.attempts + 1, updated_at=now)
-        .returning(R.id)
-        .execution_options(synchronize_session=False)
+    table = Table_of(BroadcastRecipient)
+    for row in rows:
+        row.updated_at = now
+    await write_recipients(
+        session,
+        rows,
+        READY,
+        only_if="pending",
+        fixed={"status": "sending", "attempts": table.c.attempts + 1},
+        claimed_by=worker_id,
     )
-    return [row[0] for row in result.all()]
+    launched = select(R.id).where(R.id.in_(ids), R.status == "sending", R.claimed_by == worker_id)
+    return list((await session.scalars(launched)).all())
 
 
 async def statuses(session: AsyncSession, ids: list[int]) -> dict[int, str]:
@@ -230,17 +284,32 @@ async def statuses(session: AsyncSession, ids: list[int]) -> dict[int, str]:
     return {id_: status for id_, status in (await session.execute(query)).all()}
 
 
-async def stale_in_flight(
-    session: AsyncSession, broadcast_id: int, now: datetime
-) -> list[BroadcastRecipient]:
-    """Recipients left "sending" by a worker whose claim ran out (it crashed mid-send)."""
+async def expire_in_flight(
+    session: AsyncSession, broadcast_id: int, now: datetime, message: str
+) -> list[int]:
+    """Recipients left "sending" by a worker whose claim ran out (it crashed mid-send) ->
+    "unknown", in one UPDATE; returns their outbound ids."""
     R = BroadcastRecipient
-    query = select(R).where(
+    stale = select(R.id).where(
         R.broadcast_id == broadcast_id, R.status == "sending", R.claimed_until < now
     )
     if not _sqlite(session):
-        query = query.with_for_update(skip_locked=True)
-    return list((await session.scalars(query)).all())
+        stale = stale.with_for_update(skip_locked=True)
+    result = await session.execute(
+        update(R)
+        .where(R.id.in_(stale.scalar_subquery()))
+        .values(
+            status="unknown",
+            error_code="unknown",
+            error_message=message,
+            claimed_by=None,
+            claimed_until=None,
+            updated_at=now,
+        )
+        .returning(R.outbound_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [i for (i,) in result.all() if i is not None]
 
 
 async def status_counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
@@ -266,7 +335,19 @@ async def sent_since(session: AsyncSession, broadcast_id: int, since: datetime) 
     return int(await session.scalar(query) or 0)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class IdentityFacts:
+    """What the plan and the run need of one channel identity."""
+
+    id: int
+    contact_id: int
+    channel_account_id: int
+    external_id: str
+    last_inbound_at: datetime | None
+    reachable: bool
+
+
+@dataclass(slots=True)
 class ContactFacts:
     """What the plan and the run need of one contact."""
 
@@ -275,7 +356,7 @@ class ContactFacts:
     first_name: str | None
     last_name: str | None
     timezone: str | None
-    identities: list[ContactIdentity] = field(default_factory=list)
+    identities: list[IdentityFacts] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
     unsubscribed: bool = False
     last_broadcast_at: datetime | None = None
@@ -302,14 +383,19 @@ async def facts(
     )
     for cid, name, first, last, tz in rows.all():
         found[cid] = ContactFacts(cid, name or "", first, last, tz)
-    identities = await session.scalars(
-        select(ContactIdentity).where(
-            ContactIdentity.contact_id.in_(contact_ids),
-            ContactIdentity.channel_account_id.in_(account_ids),
-        )
+    I = ContactIdentity  # noqa: E741
+    # By contact only, the accounts filtered here: with the account in the WHERE, SQLite
+    # (no statistics) walks the account's whole range of the window index instead, a scan
+    # of every identity of the Page for each batch (a million rows for a million people).
+    chosen = set(account_ids)
+    identities = await session.execute(
+        select(
+            I.id, I.contact_id, I.channel_account_id, I.external_id, I.last_inbound_at, I.reachable
+        ).where(I.contact_id.in_(contact_ids))
     )
-    for identity in identities.all():
-        if identity.contact_id in found:
+    for found_row in identities.all():
+        identity = IdentityFacts(*found_row)
+        if identity.channel_account_id in chosen and identity.contact_id in found:
             found[identity.contact_id].identities.append(identity)
     revoked = await session.scalars(
         select(ContactConsent.contact_id).where(
@@ -482,6 +568,16 @@ async def has_open(session: AsyncSession, broadcast_id: int) -> bool:
     return await session.scalar(query) is not None
 
 
+def sent_moments(broadcast_id: int) -> Subquery:
+    """(contact_id, at) of every recipient this broadcast reached, as a subquery."""
+    R = BroadcastRecipient
+    return (
+        select(R.contact_id.label("contact_id"), R.sent_at.label("at"))
+        .where(R.broadcast_id == broadcast_id, R.sent_at.is_not(None))
+        .subquery()
+    )
+
+
 async def responses(session: AsyncSession, broadcast_id: int) -> tuple[int, int]:
     """(replied, clicked): sent recipients who wrote after the send on that channel, and
     those who tapped one of the broadcast's quick replies."""
@@ -501,3 +597,91 @@ async def responses(session: AsyncSession, broadcast_id: int) -> tuple[int, int]
     replied = int(await session.scalar(base) or 0)
     tapped = base.where(Message.content["payload"].as_string().like(f"bc:{broadcast_id}:qr:%"))
     return replied, int(await session.scalar(tapped) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCase:
+    """A group of audience members with the same case (plan.CaseJudge), counted in SQL:
+    no identity on the chosen accounts (`account_id` None) or exactly one, without an
+    opt-in token. `last_inbound_at` is the newest of the group (every member's last
+    interaction falls on the same side of each span)."""
+
+    count: int
+    account_id: int | None
+    reachable: bool
+    last_inbound_at: datetime | None
+    unsubscribed: bool
+    capped: bool
+    timezone: str | None
+
+
+async def plan_cases(
+    session: AsyncSession,
+    workspace_id: int,
+    audience: Select[Any],
+    account_ids: list[int],
+    now: datetime,
+    spans: Sequence[timedelta],
+    *,
+    cap_since: datetime | None,
+    broadcast_id: int,
+    by_timezone: bool,
+) -> tuple[list[PlanCase], list[int]]:
+    """The audience grouped by case with GROUP BY (nothing per member comes back), and the
+    ids of the members that must be judged one by one (several identities on the chosen
+    accounts, or an opt-in token)."""
+    members = audience.subquery()
+    member_id = next(iter(members.c))
+    I, I2, C = ContactIdentity, aliased(ContactIdentity), Contact  # noqa: E741
+    chosen = I2.channel_account_id.in_(account_ids)
+    identities = select(func.count(I2.id)).where(I2.contact_id == C.id, chosen).scalar_subquery()
+    token = exists().where(OptinToken.identity_id == I2.id, I2.contact_id == C.id, chosen)
+    unsubscribed = case(
+        (
+            exists().where(
+                ContactConsent.contact_id == C.id,
+                ContactConsent.purpose == "marketing",
+                ContactConsent.status == "revoked",
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    R = BroadcastRecipient
+    capped: Any = literal(0)
+    if cap_since is not None:
+        recent = exists().where(
+            R.contact_id == C.id, R.sent_at >= cap_since, R.broadcast_id != broadcast_id
+        )
+        capped = case((recent, 1), else_=0)
+    zone: Any = C.timezone if by_timezone else literal(None)
+    people = (
+        select(C.id)
+        .join(members, member_id == C.id)
+        .where(C.workspace_id == workspace_id)
+        .subquery()
+    )
+    in_audience = and_(C.workspace_id == workspace_id, C.id.in_(select(people.c.id)))
+    sides = [case((I.last_inbound_at >= now - span, 1), else_=0) for span in spans]
+    keys = [I.channel_account_id, I.reachable, unsubscribed, capped, zone, *sides]
+    single = (
+        select(func.count(), func.max(I.last_inbound_at), *keys)
+        .select_from(C)
+        .join(I, and_(I.contact_id == C.id, I.channel_account_id.in_(account_ids)))
+        .where(in_audience, identities == 1, ~token)
+        .group_by(*keys)
+    )
+    none_keys = [unsubscribed, capped, zone]
+    lonely = (
+        select(func.count(), *none_keys)
+        .select_from(C)
+        .where(in_audience, identities == 0)
+        .group_by(*none_keys)
+    )
+    cases: list[PlanCase] = []
+    for n, last, account, reachable, unsub, cap, tz, *_ in (await session.execute(single)).all():
+        cases.append(PlanCase(int(n), account, bool(reachable), last, bool(unsub), bool(cap), tz))
+    for n, unsub, cap, tz in (await session.execute(lonely)).all():
+        cases.append(PlanCase(int(n), None, False, None, bool(unsub), bool(cap), tz))
+    one_by_one = select(C.id).where(in_audience, or_(identities > 1, token)).order_by(C.id)
+    return cases, list((await session.scalars(one_by_one)).all())

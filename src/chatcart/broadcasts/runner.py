@@ -1,13 +1,17 @@
 """The broadcast run: claim due recipients, judge, render, send at most once, record.
 
 One tick of one broadcast is three steps, and only the first and last hold a transaction:
-1. claim a batch (SKIP LOCKED on PostgreSQL, within the pacing), judge every recipient
-   (skipped with the rule, or later for quiet hours), render, mark the sends "sending" in the
-   outbox and the ledger, commit;
-2. send, under the broadcast's cap and the channel account's shared limit;
+1. claim a batch with one UPDATE ... RETURNING (SKIP LOCKED on PostgreSQL, within the
+   pacing), judge the recipients (once per distinct case, plan.CaseJudge: skipped with the
+   rule, or later for quiet hours), render each one's text, write the outbox rows "held" and
+   the ledger with executemany, commit; then mark the sends "sending", commit;
+2. send, under the broadcast's cap and the channel account's shared limit (one token per
+   message), in batch requests where the adapter has them (channels.base.BatchSender);
 3. record every outcome; plan the next batch ("N then pause S ± jitter").
+The hot path holds plain values (repository.Claimed), never an ORM row per recipient.
 A worker killed during step 2 leaves rows "sending" with a claim that runs out; the next
-tick marks them "unknown" (never sent again unless the seller asks).
+tick marks them "unknown" (never sent again unless the seller asks); a batch request whose
+answer is lost makes its messages "unknown" the same way.
 """
 
 from __future__ import annotations
@@ -19,24 +23,28 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatcart.broadcasts import repository
 from chatcart.broadcasts.pacing import Pacer, per_second_limit
-from chatcart.broadcasts.plan import Account, Settings, Verdict, judge
+from chatcart.broadcasts.plan import Account, CaseJudge, Settings, Verdict
+from chatcart.broadcasts.repository import Claimed
 from chatcart.broadcasts.schemas import BroadcastPurpose
 from chatcart.broadcasts.spintext import Template, parse, seeded_rng
 from chatcart.channels import service as channels
 from chatcart.channels.base import (
     AccountRef,
     Attachment,
+    BatchSender,
     ChannelAdapter,
     MessageContent,
     OutboundEnvelope,
     QuickReply,
     SendError,
     SendResult,
+    batch_sender,
 )
 from chatcart.channels.degrade import degrade
 from chatcart.contacts import service as contacts
@@ -46,7 +54,7 @@ from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.kit.pubsub import Bus
 from chatcart.kit.ratelimit import RateLimiter
-from chatcart.models import Broadcast, BroadcastRecipient
+from chatcart.models import Broadcast
 from chatcart.models import OptinToken as OptinRow
 from chatcart.outbox import service as outbox
 from chatcart.outbox.service import DirectOutcome
@@ -63,9 +71,15 @@ def _rate_limited(error: SendError) -> bool:
     return error.outcome == "retry" and error.code.split("/")[0] in _RATE_LIMIT_CODES
 
 
-@dataclass
+_STOPPED = (
+    "The sender stopped during this send: it may or may not have arrived. "
+    "It is not sent again unless you choose to resend it."
+)
+
+
+@dataclass(slots=True)
 class _Send:
-    row: BroadcastRecipient
+    row: Claimed
     account: AccountRef
     envelope: OutboundEnvelope
     key: str
@@ -103,6 +117,44 @@ def values_for(facts: repository.ContactFacts) -> dict[str, str | None]:
     values["first_name"] = facts.first_name or (facts.name.split()[-1] if facts.name else None)
     values["last_name"] = facts.last_name
     return values
+
+
+_PROBE = "\x00probe"
+
+
+class _Contents:
+    """Each recipient's content: the broadcast's content fitted to the channel once, with
+    the recipient's text (fitted per recipient only where fitting changes the text)."""
+
+    def __init__(self, broadcast: Broadcast, adapters: dict[str, ChannelAdapter]) -> None:
+        self._broadcast = broadcast
+        self._adapters = adapters
+        self._bases: dict[str, tuple[MessageContent, dict[str, Any]] | None] = {}
+
+    def _fit(self, kind: str, text: str) -> MessageContent:
+        adapter = self._adapters.get(kind)
+        content = content_of(self._broadcast, text)
+        return degrade(content, adapter.capabilities) if adapter else content
+
+    def _base(self, kind: str) -> tuple[MessageContent, dict[str, Any]] | None:
+        if kind not in self._bases:
+            fitted = self._fit(kind, _PROBE)
+            same = fitted.text == _PROBE
+            self._bases[kind] = (fitted, fitted.model_dump(exclude_defaults=True)) if same else None
+        return self._bases[kind]
+
+    def content(self, kind: str, text: str) -> MessageContent:
+        base = self._base(kind)
+        if base is None:
+            return self._fit(kind, text)
+        return base[0].model_copy(update={"text": text})
+
+    def stored(self, kind: str, content: MessageContent) -> dict[str, Any]:
+        """The outbox row's content (what model_dump(exclude_defaults=True) gives)."""
+        base = self._base(kind)
+        if base is None or not content.text:
+            return content.model_dump(exclude_defaults=True)
+        return {**base[1], "text": content.text}
 
 
 def account_limit(kind: str, content: MessageContent) -> str:
@@ -251,7 +303,11 @@ class BroadcastRunner:
     async def _launch(self, session: AsyncSession, prepared: _Batch) -> list[_Send]:
         by_row = {send.row.id: send for send in prepared.sends}
         launched = await repository.launch(
-            session, prepared.broadcast.id, list(by_row), self.worker_id, utcnow()
+            session,
+            prepared.broadcast.id,
+            [send.row for send in prepared.sends],
+            self.worker_id,
+            utcnow(),
         )
         sends = [by_row[i] for i in launched if i in by_row]
         await outbox.launch_direct(session, [s.outbound_id for s in sends])
@@ -290,23 +346,26 @@ class BroadcastRunner:
             fits = int(broadcast.max_per_second * self.lease_seconds / 4)
             claim_batch = max(1, min(claim_batch, fits))
         room = pacer.room(broadcast.batch_taken, claim_batch)
-        ids = await repository.claim(
+        rows = await repository.claim(
             session, broadcast.id, self.worker_id, room, self.lease_seconds, now
         )
-        if not ids:
+        if not rows:
             if not await repository.has_open(session, broadcast.id):
                 broadcast.status, broadcast.finished_at = "done", now
                 broadcast.updated_at = now
                 _announce(effects, broadcast)
             return None
-        broadcast.batch_taken += len(ids)
+        broadcast.batch_taken += len(rows)
         fills = pacer.fills(broadcast.batch_taken)
         if fills:  # nobody starts the next batch before this one is sent and the pause ran
             broadcast.batch_taken = 0
             broadcast.next_batch_at = now + timedelta(seconds=self.lease_seconds)
-        rows = await repository.recipients(session, ids)
         sends = await self._prepare(session, broadcast, accounts, rows, now)
-        await repository.write_recipients(session, rows)
+        # The sends' own rows are written at their launch (step 2), the rest now.
+        ready = {send.row.id for send in sends}
+        await repository.write_recipients(
+            session, [r for r in rows if r.id not in ready], repository.PREPARED
+        )
         _announce(effects, broadcast)
         return _Batch(broadcast, sends, len(rows), fills)
 
@@ -319,19 +378,9 @@ class BroadcastRunner:
         }
 
     async def _expire(self, session: AsyncSession, broadcast: Broadcast, now: datetime) -> None:
-        stale = await repository.stale_in_flight(session, broadcast.id, now)
-        if not stale:
-            return
-        for row in stale:
-            row.status = "unknown"
-            row.error_code = "unknown"
-            row.error_message = (
-                "The sender stopped during this send: it may or may not have arrived. "
-                "It is not sent again unless you choose to resend it."
-            )
-            row.claimed_by = row.claimed_until = None
-            row.updated_at = now
-        await outbox.mark_unknown(session, [r.outbound_id for r in stale if r.outbound_id])
+        stale = await repository.expire_in_flight(session, broadcast.id, now, _STOPPED)
+        if stale:
+            await outbox.mark_unknown(session, stale)
 
     def _template(self, broadcast: Broadcast) -> Template:
         template = self._templates.get(broadcast.id)
@@ -344,7 +393,7 @@ class BroadcastRunner:
         session: AsyncSession,
         broadcast: Broadcast,
         accounts: dict[int, Account],
-        rows: list[BroadcastRecipient],
+        rows: list[Claimed],
         now: datetime,
     ) -> list[_Send]:
         template = self._template(broadcast)
@@ -369,6 +418,10 @@ class BroadcastRunner:
         identity_ids = [i.id for f in facts.values() for i in f.identities]
         tokens = await repository.optin_tokens(session, identity_ids)
         refs = await channels.account_states(session, self.secrets, set(accounts))
+        judge = CaseJudge(settings, now)
+        contents = _Contents(broadcast, self.adapters)
+        purpose = settings.purpose.policy_purpose().value
+        written_by = settings.purpose.written_by
         sends: list[_Send] = []
         pending: list[dict[str, object]] = []
         for row in rows:
@@ -376,27 +429,26 @@ class BroadcastRunner:
             if contact is None:  # erased meanwhile
                 _settle(row, "skipped", now, rule="contact.gone", reason="The contact was deleted.")
                 continue
-            verdict = judge(settings, contact, tokens, now)
+            verdict = judge(contact, tokens)
             send = self._verdict(
-                broadcast, row, verdict, refs, accounts, template, contact, tokens, now
+                broadcast, row, verdict, refs, accounts, template, contents, contact, tokens, now
             )
             if send is None:
                 continue
-            ident = verdict.identity
             sends.append(send)
             pending.append(
                 {
                     "workspace_id": broadcast.workspace_id,
                     "channel_account_id": send.account.id,
-                    "identity_id": ident.id if ident else None,
+                    "identity_id": row.identity_id,
                     "contact_id": row.contact_id,
                     "conversation_id": None,
                     "message_id": None,
                     "idempotency_key": send.key,
-                    "content": send.envelope.content.model_dump(exclude_defaults=True),
-                    "purpose": settings.purpose.policy_purpose().value,
+                    "content": contents.stored(send.account.kind, send.envelope.content),
+                    "purpose": purpose,
                     "recipient_kind": send.envelope.recipient_kind,
-                    "written_by": settings.purpose.written_by,
+                    "written_by": written_by,
                 }
             )
         # A pending recipient whose send is "unknown" was put back by the seller (resend).
@@ -408,19 +460,19 @@ class BroadcastRunner:
                 _settle(send.row, "unknown", now, error=("duplicate", "already sent or in flight"))
                 continue
             send.outbound_id = outbound_id
-            send.row.outbound_id = outbound_id
-            send.row.updated_at = now  # still "pending", claimed: launched in step 2
+            send.row.outbound_id = outbound_id  # still "pending", claimed: launched in step 2
             ready.append(send)
         return ready
 
     def _verdict(
         self,
         broadcast: Broadcast,
-        row: BroadcastRecipient,
+        row: Claimed,
         verdict: Verdict,
         refs: dict[int, tuple[AccountRef, str]],
         accounts: dict[int, Account],
         template: Template,
+        contents: _Contents,
         contact: repository.ContactFacts,
         tokens: dict[int, OptinRow],
         now: datetime,
@@ -455,13 +507,11 @@ class BroadcastRunner:
                 _settle(row, "skipped", now, rule="optin.missing", reason="No opt-in token.")
                 return None
             recipient_id = token
-        adapter = self.adapters.get(ref.kind)
-        content = content_of(broadcast, text)
         envelope = OutboundEnvelope(
             idempotency_key=f"bc:{broadcast.id}:{row.contact_id}",
             recipient_id=recipient_id,
             recipient_kind=verdict.decision.recipient_kind,
-            content=degrade(content, adapter.capabilities) if adapter else content,
+            content=contents.content(ref.kind, text),
             messaging_type=verdict.decision.messaging_type,
             tag=verdict.decision.tag,
         )
@@ -471,50 +521,92 @@ class BroadcastRunner:
 
     async def _send_all(self, broadcast: Broadcast, sends: list[_Send]) -> list[asyncio.Task[None]]:
         """Tokens are taken in order by this one loop (the broadcast's cap, then the
-        account's shared limit), and each request then runs on its own, up to `concurrency`
-        at once: a slow platform answer never holds back the pace. Returns once every
-        request is started; the caller awaits the returned tasks."""
+        account's shared limit; one token per message, taken for a whole request at once),
+        and each request (one message, or a batch request of up to `max_batch`) then runs on
+        its own, up to `concurrency` requests at once: a slow platform answer never holds
+        back the pace. Returns once every request is started; the caller awaits the
+        returned tasks."""
         in_flight = asyncio.Semaphore(self.concurrency)
         cap = per_second_limit(broadcast.max_per_second) if broadcast.max_per_second else None
         requests: list[asyncio.Task[None]] = []
-
-        async def request(send: _Send) -> None:
-            try:
-                send.result = await self._request(send)
-            finally:
-                in_flight.release()
-
+        by_account: dict[int, list[_Send]] = {}
         for send in sends:
-            await in_flight.acquire()
-            refused = await self._tokens(broadcast.id, cap, send)
-            if refused is not None:
-                send.result = refused
-                in_flight.release()
-                continue
-            requests.append(asyncio.create_task(request(send)))
+            by_account.setdefault(send.account.id, []).append(send)
+        for group in by_account.values():
+            account = group[0].account
+            sender = batch_sender(self.adapters.get(account.kind))
+            size = sender.max_batch if sender else 1
+            waiting = group
+            while waiting:
+                await in_flight.acquire()
+                taken = await self._tokens(
+                    broadcast.id, cap, account, group[0], min(size, len(waiting))
+                )
+                if isinstance(taken, SendError):
+                    in_flight.release()
+                    for send in waiting:
+                        send.result = taken
+                    break
+                part, waiting = waiting[:taken], waiting[taken:]
+                started = utcnow()  # after the limits: when the request really starts
+                for send in part:
+                    send.started = started
+                requests.append(asyncio.create_task(self._request(sender, part, in_flight)))
         return requests
 
-    async def _tokens(self, broadcast_id: int, cap: str | None, send: _Send) -> SendError | None:
-        if cap and not await self.limiter.acquire(cap, "broadcast", str(broadcast_id), max_wait=60):
-            return SendError("retry", "local_rate_limit", "the broadcast's own cap: later")
-        account = send.account
-        if self.account_limits and not await self.limiter.acquire(
-            account_limit(account.kind, send.envelope.content), "send", str(account.id), max_wait=30
-        ):
-            return SendError("retry", "local_rate_limit", "the channel account's limit: later")
-        return None
+    async def _tokens(
+        self, broadcast_id: int, cap: str | None, account: AccountRef, sample: _Send, want: int
+    ) -> int | SendError:
+        """Up to `want` tokens of the cap and of the account's limit (at least one)."""
+        taken = want
+        if cap:
+            taken = await self.limiter.acquire_up_to(
+                cap, taken, "broadcast", str(broadcast_id), max_wait=60
+            )
+            if not taken:
+                return SendError("retry", "local_rate_limit", "the broadcast's own cap: later")
+        if self.account_limits:
+            limit = account_limit(account.kind, sample.envelope.content)
+            taken = await self.limiter.acquire_up_to(
+                limit, taken, "send", str(account.id), max_wait=30
+            )
+            if not taken:
+                return SendError("retry", "local_rate_limit", "the channel account's limit: later")
+        return taken
 
-    async def _request(self, send: _Send) -> SendResult | SendError:
-        account = send.account
+    async def _request(
+        self, sender: BatchSender | None, sends: list[_Send], in_flight: asyncio.Semaphore
+    ) -> None:
+        account = sends[0].account
+        try:
+            if sender is not None:
+                results = await self._send_many(sender, account, sends)
+            else:
+                results = [await self._send_one(account, send) for send in sends]
+        finally:
+            in_flight.release()
+        for send, result in zip(sends, results, strict=True):
+            send.result = result
+            if isinstance(result, SendError) and _rate_limited(result):
+                self._paused[account.id] = time.monotonic() + (result.retry_after or 60.0)
+
+    async def _send_many(
+        self, sender: BatchSender, account: AccountRef, sends: list[_Send]
+    ) -> list[SendResult | SendError]:
+        try:
+            return await sender.send_many(account, [s.envelope for s in sends])
+        except Exception as exc:  # a bug: nobody knows which of them went
+            log.exception("broadcast batch of %s sends failed", len(sends))
+            lost = SendError("unknown", type(exc).__name__, str(exc) or repr(exc))
+            return [lost] * len(sends)
+
+    async def _send_one(self, account: AccountRef, send: _Send) -> SendResult | SendError:
         adapter = self.adapters.get(account.kind)
         if adapter is None:
             return SendError("failed", "no_adapter", f"no adapter for {account.kind}")
-        send.started = utcnow()  # after the limits: when the request really starts
         try:
             return await adapter.send(account, send.envelope)
         except SendError as exc:
-            if _rate_limited(exc):
-                self._paused[account.id] = time.monotonic() + (exc.retry_after or 60.0)
             return exc
         except Exception as exc:  # a network fault or a bug: the outcome is not known
             log.exception("broadcast send %s failed", send.key)
@@ -536,23 +628,35 @@ class BroadcastRunner:
             return
         current = await repository.statuses(session, [s.row.id for s in sends])
         finished: list[DirectOutcome] = []
-        written: list[BroadcastRecipient] = []
+        lost: list[int] = []
+        sent: list[Claimed] = []
+        written: list[Claimed] = []
         for send in sends:
-            row = send.row  # detached since step 1: written back below in one statement
+            row = send.row
             result = send.result
             if current.get(row.id) != "sending" or result is None:
                 continue
-            written.append(row)
             if isinstance(result, SendResult):
                 finished.append(DirectOutcome(send.outbound_id, send.started or now, result, True))
                 row.status, row.external_id, row.sent_at = "sent", result.external_id, now
-                row.error_code = row.error_message = None
-                row.claimed_until = None  # claimed_by stays: which worker sent it
                 row.updated_at = now
+                sent.append(row)
                 continue
-            finished.append(await self._failed(session, effects, broadcast, row, send, result, now))
+            written.append(row)
+            if result.outcome == "unknown":  # maybe delivered: never resent on its own
+                lost.append(send.outbound_id)
+                _settle(row, "unknown", now, error=(result.code, result.message))
+            else:
+                finished.append(
+                    await self._failed(session, effects, broadcast, row, send, result, now)
+                )
         await outbox.finish_direct(session, effects, finished)
-        await repository.write_recipients(session, written, only_if="sending")
+        if lost:
+            await outbox.mark_unknown(session, lost, "the answer to this send was lost")
+        await repository.write_recipients(
+            session, sent, repository.SENT, only_if="sending", fixed=repository.SENT_FIXED
+        )
+        await repository.write_recipients(session, written, repository.RECORDED, only_if="sending")
         if fills:
             pacer = Pacer(broadcast.batch_size, broadcast.pause_seconds, broadcast.jitter_seconds)
             broadcast.next_batch_at = pacer.next_batch_at(now, self._rng)
@@ -564,7 +668,7 @@ class BroadcastRunner:
         session: AsyncSession,
         effects: Effects,
         broadcast: Broadcast,
-        row: BroadcastRecipient,
+        row: Claimed,
         send: _Send,
         error: SendError,
         now: datetime,
@@ -603,7 +707,7 @@ class BroadcastRunner:
 
 
 def _settle(
-    row: BroadcastRecipient,
+    row: Claimed,
     status: str,
     now: datetime,
     *,
@@ -620,7 +724,7 @@ def _settle(
     row.updated_at = now
 
 
-def _release(row: BroadcastRecipient, at: datetime, now: datetime) -> None:
+def _release(row: Claimed, at: datetime, now: datetime) -> None:
     row.status = "pending"
     row.next_attempt_at = at
     row.claimed_by = row.claimed_until = None

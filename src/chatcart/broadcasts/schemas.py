@@ -180,6 +180,9 @@ class Report(BaseModel):
     read: int
     replied: int  # wrote back after the send
     clicked: int  # tapped one of its quick replies
+    order_days: int = 7
+    orders: int = 0  # placed (not cancelled) by reached recipients within order_days of it
+    buyers: int = 0  # the reached recipients who placed them
     skipped: int
     failed: int
     unknown: int

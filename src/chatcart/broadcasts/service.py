@@ -17,7 +17,7 @@ from chatcart.broadcasts.errors import (
     SpinTextInvalid,
     WrongState,
 )
-from chatcart.broadcasts.plan import Account, Settings, judge
+from chatcart.broadcasts.plan import Account, CaseJudge, Settings, Verdict, case_facts
 from chatcart.broadcasts.runner import BroadcastRunner, begin_run, values_for
 from chatcart.broadcasts.schemas import (
     BroadcastCreate,
@@ -36,9 +36,15 @@ from chatcart.channels import service as channels
 from chatcart.kit.clock import utcnow
 from chatcart.kit.effects import Effects
 from chatcart.models import Broadcast
+from chatcart.orders import service as orders
 from chatcart.segments import service as segments
 
+DEFAULT_ORDER_DAYS = 7
+MAX_ORDER_DAYS = 365
+
 __all__ = [
+    "DEFAULT_ORDER_DAYS",
+    "MAX_ORDER_DAYS",
     "BroadcastRunner",
     "cancel",
     "check_text",
@@ -181,51 +187,70 @@ async def plan(
     by_rule: dict[tuple[int, str], RuleCount] = {}
     skips: dict[str, RuleCount] = {}
     total = reachable = later = 0
-    cap_since = at - timedelta(hours=row.frequency_cap_hours or 0)
+    cap_since = (
+        at - timedelta(hours=row.frequency_cap_hours or 0) if row.frequency_cap_hours else None
+    )
+    judged = CaseJudge(settings, at)  # one verdict per distinct case, not per contact
+
+    def tally(verdict: Verdict, n: int) -> None:
+        nonlocal total, reachable, later
+        total += n
+        if verdict.kind == "skip":
+            count = skips.setdefault(
+                verdict.rule,
+                RuleCount(
+                    rule=verdict.rule,
+                    effective=verdict.effective,
+                    reason=verdict.reason,
+                    reason_vi=verdict.reason_vi,
+                ),
+            )
+            count.count += n
+            return
+        reachable += n
+        later += n if verdict.kind == "later" else 0
+        assert verdict.account_id is not None
+        decision = verdict.decision
+        rule = decision.rule if decision else verdict.rule
+        channel_plans[verdict.account_id].reachable += n
+        count = by_rule.setdefault(
+            (verdict.account_id, rule),
+            RuleCount(
+                rule=rule,
+                effective=decision.effective if decision else verdict.effective,
+                reason=decision.reason if decision else verdict.reason,
+                reason_vi=decision.explanation_vi if decision else verdict.reason_vi,
+            ),
+        )
+        count.count += n
+
     if row.segment_id is not None:
-        async for ids in segments.iter_members(session, workspace_id, row.segment_id, now=at):
+        # Counted in SQL, one row per case; only members with several identities on the
+        # chosen accounts or an opt-in token are loaded and judged one by one.
+        audience = await segments.audience(session, workspace_id, row.segment_id, at)
+        cases, one_by_one = await repository.plan_cases(
+            session,
+            workspace_id,
+            audience,
+            list(accounts),
+            at,
+            judged.spans(),
+            cap_since=cap_since,
+            broadcast_id=row.id,
+            by_timezone=row.quiet_start_hour is not None and row.quiet_end_hour is not None,
+        )
+        for case in cases:
+            tally(judged(case_facts(case, at), {}), case.count)
+        for start in range(0, len(one_by_one), 1000):
+            ids = one_by_one[start : start + 1000]
             facts = await repository.facts(
-                session,
-                workspace_id,
-                ids,
-                list(accounts),
-                cap_since=cap_since if row.frequency_cap_hours else None,
-                broadcast_id=row.id,
+                session, workspace_id, ids, list(accounts), cap_since=cap_since, broadcast_id=row.id
             )
             tokens = await repository.optin_tokens(
                 session, [i.id for f in facts.values() for i in f.identities]
             )
             for contact in facts.values():
-                total += 1
-                verdict = judge(settings, contact, tokens, at)
-                if verdict.kind == "skip":
-                    count = skips.setdefault(
-                        verdict.rule,
-                        RuleCount(
-                            rule=verdict.rule,
-                            effective=verdict.effective,
-                            reason=verdict.reason,
-                            reason_vi=verdict.reason_vi,
-                        ),
-                    )
-                    count.count += 1
-                    continue
-                reachable += 1
-                later += verdict.kind == "later"
-                assert verdict.account_id is not None
-                decision = verdict.decision
-                rule = decision.rule if decision else verdict.rule
-                channel_plans[verdict.account_id].reachable += 1
-                count = by_rule.setdefault(
-                    (verdict.account_id, rule),
-                    RuleCount(
-                        rule=rule,
-                        effective=decision.effective if decision else verdict.effective,
-                        reason=decision.reason if decision else verdict.reason,
-                        reason_vi=decision.explanation_vi if decision else verdict.reason_vi,
-                    ),
-                )
-                count.count += 1
+                tally(judged(contact, tokens), 1)
     for (account_id, _), count in by_rule.items():
         channel_plans[account_id].by_rule.append(count)
     return PlanOut(
@@ -352,10 +377,24 @@ async def progress(session: AsyncSession, workspace_id: int, broadcast_id: int) 
     )
 
 
-async def report(session: AsyncSession, workspace_id: int, broadcast_id: int) -> Report:
+async def report(
+    session: AsyncSession,
+    workspace_id: int,
+    broadcast_id: int,
+    order_days: int = DEFAULT_ORDER_DAYS,
+) -> Report:
+    """Reach and what people did after the message, with the orders they placed within
+    `order_days` days of it (0 to 365)."""
+    if not 0 <= order_days <= MAX_ORDER_DAYS:
+        raise BroadcastInvalid(
+            f"the days for orders must be between 0 and {MAX_ORDER_DAYS}", field="order_days"
+        )
     row = await _row(session, workspace_id, broadcast_id)
     counts = await repository.status_counts(session, row.id)
     replied, clicked = await repository.responses(session, row.id)
+    orders_placed, buyers = await orders.orders_after(
+        session, workspace_id, repository.sent_moments(row.id), order_days
+    )
     read = counts.get("read", 0)
     delivered = counts.get("delivered", 0) + read
     return Report(
@@ -366,6 +405,9 @@ async def report(session: AsyncSession, workspace_id: int, broadcast_id: int) ->
         read=read,
         replied=replied,
         clicked=clicked,
+        order_days=order_days,
+        orders=orders_placed,
+        buyers=buyers,
         skipped=counts.get("skipped", 0),
         failed=counts.get("failed", 0),
         unknown=counts.get("unknown", 0),

@@ -5,9 +5,10 @@ Adapters see only these plain objects — never ORM rows or sessions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -172,7 +173,9 @@ class SendResult(BaseModel):
     response: dict[str, Any] = Field(default_factory=dict)
 
 
-SendOutcome = Literal["retry", "failed", "policy", "unreachable", "reauth"]
+# "unknown": the request may or may not have reached the person (a batch lost on the way
+# back); the owner must not send it again on its own.
+SendOutcome = Literal["retry", "failed", "policy", "unreachable", "reauth", "unknown"]
 
 
 class SendError(Exception):
@@ -223,3 +226,23 @@ class ChannelAdapter(Protocol):
         """What the platform tells of a person: {"first_name", "last_name", "name",
         "profile_pic", "locale", "timezone"} as far as granted; {} when nothing is."""
         ...
+
+
+@runtime_checkable
+class BatchSender(Protocol):
+    """An adapter that can send many messages of one account in one request (Graph batch
+    requests). Adapters without it are sent to one message at a time."""
+
+    max_batch: int
+
+    async def send_many(
+        self, account: AccountRef, envelopes: Sequence[OutboundEnvelope]
+    ) -> list[SendResult | SendError]:
+        """One outcome per envelope, in order; never raises for one message's failure. A
+        request lost on the way (connection, timeout, 5xx) gives SendError("unknown") for
+        each of its messages: maybe delivered, never to be resent blindly."""
+        ...
+
+
+def batch_sender(adapter: ChannelAdapter | None) -> BatchSender | None:
+    return adapter if isinstance(adapter, BatchSender) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Subquery, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.models import Order, OrderEvent, OrderItem
@@ -108,3 +108,28 @@ async def bought_with(
         .limit(limit)
     )
     return [int(p) for p, _ in rows.all() if p is not None]
+
+
+async def orders_after(
+    session: AsyncSession, workspace_id: int, moments: Subquery, days: int
+) -> tuple[int, int]:
+    """(orders, buyers): orders placed (not cancelled) by the contacts of `moments`
+    (columns contact_id, at) within `days` days after their moment, in one query."""
+    contact_id, at = moments.c.contact_id, moments.c.at
+    if session.get_bind().dialect.name == "sqlite":  # "YYYY-MM-DD HH:MM:SS.ffffff" text
+        within = func.julianday(Order.created_at) - func.julianday(at) <= days
+    else:
+        within = Order.created_at <= at + func.make_interval(0, 0, 0, days)
+    query = (
+        select(func.count(Order.id), func.count(func.distinct(Order.contact_id)))
+        .select_from(Order)
+        .join(moments, contact_id == Order.contact_id)
+        .where(
+            Order.workspace_id == workspace_id,
+            Order.status != "cancelled",
+            Order.created_at >= at,
+            within,
+        )
+    )
+    orders, buyers = (await session.execute(query)).one()
+    return int(orders or 0), int(buyers or 0)

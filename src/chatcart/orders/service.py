@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import Subquery
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -316,6 +317,14 @@ async def record_payment(
     )
     await session.flush()
     return await _out(session, row, events=True)
+
+
+async def orders_after(
+    session: AsyncSession, workspace_id: int, moments: Subquery, days: int
+) -> tuple[int, int]:
+    """(orders, buyers) placed, not cancelled, by the contacts of `moments` (a subquery of
+    contact_id, at) within `days` days after their moment: what a broadcast brought in."""
+    return await repository.orders_after(session, workspace_id, moments, days)
 
 
 async def seed_demo(session: AsyncSession, workspace_id: int) -> int:

@@ -43,19 +43,6 @@ async def locked(session: AsyncSession, outbound_id: int) -> OutboundMessage | N
     )
 
 
-async def locked_many(session: AsyncSession, outbound_ids: list[int]) -> dict[int, OutboundMessage]:
-    """Many rows locked for this transaction, read fresh, in one query."""
-    if not outbound_ids:
-        return {}
-    query = (
-        select(OutboundMessage)
-        .where(OutboundMessage.id.in_(outbound_ids))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {row.id: row for row in (await session.scalars(query)).all()}
-
-
 RECEIPT_CLOCK_SKEW = timedelta(seconds=5)
 
 
@@ -133,12 +120,14 @@ async def statuses_locked(session: AsyncSession, ids: list[int]) -> dict[int, tu
     }
 
 
-async def set_status(session: AsyncSession, ids: list[int], old: str, new: str) -> None:
+async def set_status(
+    session: AsyncSession, ids: list[int], old: str, new: str, **values: str | None
+) -> None:
     if ids:
         await session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id.in_(ids), OutboundMessage.status == old)
-            .values(status=new)
+            .values(status=new, **values)
             .execution_options(synchronize_session=False)
         )
 

@@ -381,13 +381,16 @@ async def finish_direct(
     return statuses
 
 
-async def mark_unknown(session: AsyncSession, outbound_ids: list[int]) -> None:
-    """In flight when its sender stopped: the platform may or may not have it."""
-    for row in (await repository.locked_many(session, outbound_ids)).values():
-        if row.status == "sending":
-            row.status = "unknown"
-            row.error_code = "unknown"
-            row.error_message = "the sender stopped during the send; it may or may not have arrived"
+async def mark_unknown(
+    session: AsyncSession,
+    outbound_ids: list[int],
+    message: str = "the sender stopped during the send; it may or may not have arrived",
+) -> None:
+    """In flight when its sender stopped, or its answer was lost: the platform may or may
+    not have it (one UPDATE of the rows still "sending")."""
+    await repository.set_status(
+        session, outbound_ids, "sending", "unknown", error_code="unknown", error_message=message
+    )
 
 
 async def conversations_holding(

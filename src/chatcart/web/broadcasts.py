@@ -259,15 +259,17 @@ async def detail(
     broadcast_id: int,
     status: Annotated[str | None, Query(max_length=12)] = None,
     page: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    order_days: Annotated[str | None, Query(max_length=8)] = None,
 ) -> HTMLResponse:
     ensure_csrf(request)
     ws = principal.workspace_id
     row = await broadcasts.get(session, ws, broadcast_id)
+    days = _order_days(order_days)
     context: dict[str, Any] = {
         **await _base(session, principal),
         "b": row,
         "progress": await broadcasts.progress(session, ws, broadcast_id),
-        "report": await broadcasts.report(session, ws, broadcast_id)
+        "report": await broadcasts.report(session, ws, broadcast_id, days)
         if row.started_at is not None
         else None,
         "plan": await broadcasts.plan(session, ws, broadcast_id)
@@ -277,6 +279,15 @@ async def detail(
         "error": request.query_params.get("error"),
     }
     return render(request, "broadcast.html", context)
+
+
+def _order_days(raw: str | None) -> int:
+    """The report's "orders within N days": a bad N shows the default, never an error page."""
+    try:
+        days = int(raw) if raw else broadcasts.DEFAULT_ORDER_DAYS
+    except ValueError:
+        return broadcasts.DEFAULT_ORDER_DAYS
+    return days if 0 <= days <= broadcasts.MAX_ORDER_DAYS else broadcasts.DEFAULT_ORDER_DAYS
 
 
 async def _ledger(

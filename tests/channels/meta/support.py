@@ -65,7 +65,10 @@ class FakeGraph:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        body = orjson.loads(raw) if raw else None
+        if request.content_type == "application/x-www-form-urlencoded":
+            body: Any = dict(await request.post())  # a batch request's form
+        else:
+            body = orjson.loads(raw) if raw else None
         self.requests.append(
             Recorded(request.method, request.path, dict(request.query), dict(request.headers), body)
         )

@@ -8,6 +8,7 @@ inside the running loop; `aclose()` closes it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from chatcart.channels.meta.webhook import WebhookObject
 from chatcart.kit.http import HttpLimits, create_session
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class GraphReply:
@@ -55,6 +57,7 @@ class GraphAdapter(ABC):
     profile_fields: ClassVar[tuple[str, ...]]
     # Asked for again without the optional fields when the first ask is refused.
     basic_profile_fields: ClassVar[tuple[str, ...] | None] = None
+    max_batch: ClassVar[int] = 50  # calls per Graph batch request (Meta's limit)
 
     def __init__(
         self,
@@ -101,6 +104,78 @@ class GraphAdapter(ABC):
         last = replies[-1]
         response = dict(last) if len(replies) == 1 else {**last, "parts": replies}
         return SendResult(external_id=str(last.get("message_id") or ""), response=response)
+
+    async def send_many(
+        self, account: AccountRef, envelopes: Sequence[OutboundEnvelope]
+    ) -> list[SendResult | SendError]:
+        """Graph batch requests: the one-part messages go `max_batch` to a request, each
+        call judged on its own; a message of several parts is sent on its own (its parts
+        must go in order)."""
+        results: list[SendResult | SendError | None] = [None] * len(envelopes)
+        try:
+            token = _page_token(account)
+            relative = f"{self._version}/{quote(self.sender_node(account), safe='')}/messages"
+        except SendError as exc:
+            return [exc] * len(envelopes)
+        calls: list[dict[str, str]] = []
+        slots: list[int] = []
+        alone: list[int] = []
+        for i, envelope in enumerate(envelopes):
+            try:
+                bodies = send_bodies(envelope)
+            except SendError as exc:
+                results[i] = exc
+                continue
+            if len(bodies) != 1:
+                alone.append(i)
+                continue
+            calls.append({"method": "POST", "relative_url": relative, "body": form_body(bodies[0])})
+            slots.append(i)
+        for start in range(0, len(calls), self.max_batch):
+            chunk = calls[start : start + self.max_batch]
+            outcomes = await self._batch(account, token, chunk)
+            for i, outcome in zip(slots[start : start + self.max_batch], outcomes, strict=True):
+                results[i] = outcome
+        for i in alone:
+            try:
+                results[i] = await self.send(account, envelopes[i])
+            except SendError as exc:
+                results[i] = exc
+        return [r if r is not None else _lost("no answer") for r in results]
+
+    async def _batch(
+        self, account: AccountRef, token: str, calls: list[dict[str, str]]
+    ) -> list[SendResult | SendError]:
+        form = f"access_token={form_value(token)}&batch={form_value(orjson.dumps(calls).decode())}"
+        try:
+            async with self._http(account).post(
+                f"{self._version}/", data=form.encode(), headers=FORM_HEADERS
+            ) as response:
+                raw = await response.read()
+                status, headers = response.status, dict(response.headers)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # No connection, so nothing was sent: each message may simply go again.
+            error = SendError(
+                "retry", "connection", f"the batch request found no connection: {exc}"
+            )
+            return [error] * len(calls)
+        except TimeoutError:
+            return [_lost("the batch request timed out")] * len(calls)
+        except aiohttp.ClientError as exc:
+            return [_lost(f"the batch request failed: {exc}")] * len(calls)
+        try:
+            body: Any = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            body = None
+        if status >= 500:
+            return [_lost(f"the batch request answered HTTP {status}")] * len(calls)
+        if status >= 300 or not isinstance(body, list):
+            if graph_error(body) is not None:  # the whole request refused: nothing was sent
+                return [classify_error(status, body, headers)] * len(calls)
+            return [_lost(f"the batch request answered HTTP {status} without results")] * len(calls)
+        if len(body) != len(calls):
+            return [_lost("the batch answer does not match its calls")] * len(calls)
+        return [_call_outcome(item) for item in body]
 
     async def profile(self, account: AccountRef, user_id: str) -> dict[str, Any]:
         token = _page_token(account)
@@ -178,6 +253,53 @@ class GraphAdapter(ABC):
                     "failed", "bad_response", "the Graph API answered with no JSON", response=parsed
                 ) from None
         return GraphReply(status, reply_headers, parsed)
+
+
+# application/x-www-form-urlencoded, byte by byte as urllib's quote_plus does it, but with
+# one C-level lookup per byte instead of a Python-level comprehension (4x faster; a batch
+# of 50 bodies is encoded for every request).
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_ENCODED = [chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256)]
+_ENCODED[ord(" ")] = "+"
+
+
+def form_value(value: str) -> str:
+    return "".join(map(_ENCODED.__getitem__, value.encode()))
+
+
+def form_body(body: dict[str, Any]) -> str:
+    """A Send API body as a batch call's `body`: form-encoded, objects as JSON strings."""
+    return "&".join(
+        f"{form_value(k)}={form_value(v if isinstance(v, str) else orjson.dumps(v).decode())}"
+        for k, v in body.items()
+    )
+
+
+def _lost(detail: str) -> SendError:
+    return SendError("unknown", "batch_lost", f"{detail}: the message may or may not have gone")
+
+
+def _call_outcome(item: Any) -> SendResult | SendError:
+    """One call's answer `{"code", "headers", "body"}` (body a JSON string); Meta answers
+    null for a call that did not complete."""
+    if not isinstance(item, dict) or not isinstance(item.get("code"), int):
+        return _lost("the call got no answer")
+    status: int = item["code"]
+    raw = item.get("body")
+    try:
+        body: Any = orjson.loads(raw) if isinstance(raw, str) and raw else None
+    except orjson.JSONDecodeError:
+        body = None
+    headers = {
+        str(h.get("name")): str(h.get("value"))
+        for h in item.get("headers") or []
+        if isinstance(h, dict)
+    }
+    if 200 <= status < 300 and isinstance(body, dict) and not graph_error(body):
+        return SendResult(external_id=str(body.get("message_id") or ""), response=body)
+    if status >= 500 and graph_error(body) is None:
+        return _lost(f"the call answered HTTP {status}")
+    return classify_error(status, body, headers)
 
 
 def _page_token(account: AccountRef) -> str:

@@ -6,9 +6,10 @@
     await state.user_says("PAGE_ID", "PSID", "xin chào")   # signed webhook to the callback
     state.sends(page="PAGE_ID")            # what the adapter sent, accepted or rejected
 
-Rules: send.py (order of checks), rules.py (window, tags, private replies), content.py
-(limits), marketing.py (opt-in tokens), profile.py (profile API); webhooks: events.py, emit.py;
-control API: control.py. Facts from reference/platforms.md sections 1, 2 and 3.
+Rules: send.py (order of checks), batch.py (batch requests), rules.py (window, tags, private
+replies), content.py (limits), marketing.py (opt-in tokens), profile.py (profile API);
+webhooks: events.py, emit.py; control API: control.py. Facts from reference/platforms.md
+sections 1, 2 and 3.
 """
 
 from chatcart.sandbox.graph.app import create_graph_app

@@ -15,7 +15,7 @@ from chatcart.sandbox.graph.errors import invalid_parameter
 JSON_FIELDS = ("recipient", "message")
 
 
-def _json_field(name: str, raw: str) -> Any:
+def json_field(name: str, raw: str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -44,7 +44,7 @@ async def read_params(request: Request) -> tuple[dict[str, Any], str | None]:
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
     for name in JSON_FIELDS:
         if isinstance(params.get(name), str):
-            params[name] = _json_field(name, params[name])
+            params[name] = json_field(name, params[name])
     token = params.pop("access_token", None)
     if not token:
         auth = request.headers.get("authorization", "")

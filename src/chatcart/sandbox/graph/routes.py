@@ -4,6 +4,7 @@
   GET  /v{N}.0/{PSID|IGSID|PAGE_ID|me}?fields=...   profile / page (profile.py)
   POST /v{N}.0/{PAGE_ID|me}/subscribed_apps          subscribe the app → {"success": true}
   GET  /v{N}.0/{PAGE_ID|me}/subscribed_apps
+  POST /  and  POST /v{N}.0/  with `batch`: up to 50 of the calls above (batch.py)
 Anything else under a version prefix → 2500 "Unknown path components" [U].
 """
 
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chatcart.sandbox.graph.batch import batch
 from chatcart.sandbox.graph.errors import GraphError
 from chatcart.sandbox.graph.params import read_params
 from chatcart.sandbox.graph.profile import lookup
@@ -120,6 +122,9 @@ async def subscribed_apps(request: Request) -> Response:
 
 
 routes = [
+    Route("/", batch, methods=["POST"]),
+    Route("/{version:graph_version}", batch, methods=["POST"]),
+    Route("/{version:graph_version}/", batch, methods=["POST"]),
     Route("/{version:graph_version}/{node}/messages", send_message, methods=["POST"]),
     Route(
         "/{version:graph_version}/{node}/subscribed_apps", subscribed_apps, methods=["GET", "POST"]
