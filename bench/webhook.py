@@ -587,6 +587,7 @@ async def bench_reply(
     clients: int,
     batch_size: int | None,
     split: bool = False,
+    paced_only: bool = False,
 ) -> None:
     page_ids = [f"90000000000{n:04d}" for n in range(1, pages + 1)]
     values, account_ids = await _fresh(shape, "reply", page_ids)
@@ -653,7 +654,7 @@ async def bench_reply(
             )
             runs: dict[str, Run] = {}
             loads: dict[str, str] = {}
-            plan: list[tuple[str, float | None]] = [("flat out", None)]
+            plan: list[tuple[str, float | None]] = [] if paced_only else [("flat out", None)]
             plan += [(f"paced at {r:g}/s", r) for r in rates]
             for label, paced in plan:
                 loads[label] = _load_average()
@@ -726,6 +727,7 @@ async def main(args: argparse.Namespace) -> None:
                 args.clients,
                 args.batch,
                 args.split,
+                args.paced_only,
             )
 
 
@@ -745,6 +747,7 @@ def run(argv: list[str]) -> None:
         action="append",
         help="reply: paced msg/s (repeat for several runs; default 1000)",
     )
+    parser.add_argument("--paced-only", action="store_true", help="reply: skip the flat-out run")
     parser.add_argument("--batch", type=int, help="reply: CHATCART_WORKER_BATCH_SIZE")
     parser.add_argument(
         "--split",

@@ -236,6 +236,16 @@ async def write_clocks(session: AsyncSession, known: KnownPeople) -> None:
     known.inbound_at, known.interaction_at = {}, {}
 
 
+def identities_in(known: KnownPeople, identity_ids: set[int]) -> dict[int, IdentityOut]:
+    """Identities of a batch's people as the batch left them (window clock moved,
+    reachable again), without reading them again."""
+    return {
+        identity.id: IdentityOut.model_validate(identity)
+        for identity, _ in known.found.values()
+        if identity.id in identity_ids
+    }
+
+
 async def get(session: AsyncSession, workspace_id: int, contact_id: int) -> ContactOut:
     row = await repository.contact(session, workspace_id, contact_id)
     if row is None:

@@ -34,6 +34,7 @@ from chatcart.kit.ids import close_blocks, open_blocks
 from chatcart.kit.textnorm import nfc
 from chatcart.models import Conversation, Message, OutboundMessage
 from chatcart.outbox import service as outbox
+from chatcart.outbox.schemas import Handoff
 from chatcart.shop import service as shop
 from chatcart.shop.schemas import ChatPlace
 from chatcart.workspaces import service as workspaces
@@ -88,17 +89,26 @@ async def apply_many(
     batch: list[Prepared],
     worker_id: str,
     cache: dict[int, WorkspaceOut] | None = None,
+    *,
+    claimed: bool = False,
+    handoff: Handoff | None = None,
 ) -> list[int]:
     """`apply` for a claimed batch in the caller's one transaction, set-based: the events
-    still ours are locked with one query; senders, their conversations and the message ids
-    already stored are read with one query each (conversations/batch.py); each event then
+    still ours are locked with one query (none when the same transaction `claimed` them);
+    senders, their conversations and the message ids already stored are read with one
+    query each (conversations/batch.py); each event then
     runs from memory in claim order (so one person's messages keep theirs); new contacts,
     conversations, messages and outbound rows get their keys ahead (kit/ids) and are
     written by one flush and one outbox insert; the events are marked done with one
-    statement. Returns the ids of the events applied."""
+    statement. With a `handoff`, the replies to people are claimed for its worker and
+    added to it, to be sent right after the commit. Returns the ids of the events
+    applied."""
     cache = {} if cache is None else cache
-    ours = await channels.take_inbound_many(session, [p.event_id for p in batch], worker_id)
-    applied = [p for p in batch if p.event_id in ours]
+    if claimed:
+        applied = batch
+    else:
+        ours = await channels.take_inbound_many(session, [p.event_id for p in batch], worker_id)
+        applied = [p for p in batch if p.event_id in ours]
     # About two messages per event (what the person wrote, the bot's answer).
     blocks = open_blocks(session, expected=2 * sum(len(p.events) for p in applied))
     outbox.hold_enqueues(session)
@@ -108,7 +118,10 @@ async def apply_many(
         for prepared in applied:
             await _run(session, effects, secrets, prepared, cache, loaded)
         await loaded.write(session)
-        await outbox.write_held(session)
+        await outbox.write_held(session, effects, handoff)
+        if handoff is not None and handoff.rows:
+            wanted = {row["identity_id"] for row in handoff.rows}
+            handoff.identities.update(contacts.identities_in(loaded.people, wanted))
     finally:
         outbox.release_held(session)
         close_blocks(session)

@@ -91,9 +91,12 @@ class RateLimiter:
             return False
         return await self._hit(self._item(limit), keys)
 
-    async def try_acquire_spare(self, limit: str, *keys: str, keep: float = 0.5) -> bool:
+    async def try_acquire_spare(self, limit: str, *keys: str, keep: float = 0.8) -> bool:
         """A token only while more than `keep` of the window is still free: for what can be
-        left out (typing indicators), so it never takes a token a message will need."""
+        left out (typing indicators), so it never takes a token a message will need. A
+        Page that is busy (a fifth of its window used) sends no typing dots: with half the
+        window for them, a Page answering 200 people a second ran out of tokens for the
+        answers, which then waited a second each."""
         if self._closed:
             return False
         item = self._item(limit)

@@ -16,6 +16,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,7 +44,7 @@ from chatcart.kit.errors import NotFound
 from chatcart.kit.pubsub import Bus
 from chatcart.kit.ratelimit import RateLimiter
 from chatcart.outbox import service
-from chatcart.outbox.schemas import SendJob, SendOutcome
+from chatcart.outbox.schemas import Handoff, SendJob, SendOutcome
 from chatcart.policy import service as policy
 from chatcart.policy.schemas import Decision, PolicyRequest, Purpose
 
@@ -54,6 +55,7 @@ _RATE_LIMIT_CODES = {"4", "17", "32", "613", "80006", "http_429"}
 # people are waiting, and a round trip for typing dots would only delay their answers.
 _COURTESY_BELOW = 32
 _REAUTH_WAIT = timedelta(minutes=5)
+_ACCOUNTS_FOR = 5.0  # seconds an account read for handed-over replies is used
 
 
 @dataclass
@@ -79,6 +81,9 @@ class Dispatcher:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
     # A Page the platform throttled waits as a whole, not message by message.
     _paused: dict[int, float] = field(default_factory=dict)
+    # Accounts (credentials, status) as last read, for replies handed over by the inbound
+    # loop: read again when older than _ACCOUNTS_FOR seconds, or when a send flagged one.
+    _accounts: dict[int, tuple[tuple[AccountRef, str], float]] = field(default_factory=dict)
 
     async def run_once(self) -> int:
         async with transaction(self.sessions) as session:
@@ -89,6 +94,33 @@ class Dispatcher:
         if jobs:
             await self._send_and_record(jobs)
         return len(rows)
+
+    async def send_handed(self, handoff: Handoff) -> None:
+        """An inbound batch's replies, claimed for this worker as they were written: sent
+        and recorded like claimed ones, with nothing read again but stale accounts."""
+        rows = [SimpleNamespace(attempts=0, **row) for row in handoff.rows]
+        if not rows:
+            return
+        accounts = await self._account_states({row.channel_account_id for row in rows})
+        jobs = [
+            await self._job(None, row, *accounts[row.channel_account_id], handoff.identities)
+            for row in rows
+            if row.channel_account_id in accounts
+        ]
+        await self._send_and_record(jobs)
+
+    async def _account_states(self, account_ids: set[int]) -> dict[int, tuple[AccountRef, str]]:
+        now = time.monotonic()
+        stale = {i for i in account_ids if self._accounts.get(i, (None, 0.0))[1] <= now}
+        if stale:
+            async with self.sessions() as session:
+                self._remember(await channels.account_states(session, self.secrets, stale))
+        return {i: self._accounts[i][0] for i in account_ids if i in self._accounts}
+
+    def _remember(self, states: dict[int, tuple[AccountRef, str]]) -> None:
+        until = time.monotonic() + _ACCOUNTS_FOR
+        for account_id, state in states.items():
+            self._accounts[account_id] = (state, until)
 
     async def dispatch(self, outbound_id: int) -> None:
         """Send one message now (tests, and a future "send now" button)."""
@@ -135,6 +167,7 @@ class Dispatcher:
         accounts = await channels.account_states(
             session, self.secrets, {row.channel_account_id for row in rows}
         )
+        self._remember(accounts)
         identities = await contacts.identities(
             session, [row.identity_id for row in rows if row.identity_id is not None]
         )
@@ -148,7 +181,7 @@ class Dispatcher:
 
     async def _job(
         self,
-        session: AsyncSession,
+        session: AsyncSession | None,
         row: Any,
         account: AccountRef,
         account_status: str,
@@ -164,6 +197,7 @@ class Dispatcher:
                 recipient_id = identity.external_id
         comment = None
         if row.recipient_kind == "comment_id" and recipient_id:
+            assert session is not None  # a private reply is never handed over
             comment = await growth.comment_facts(session, row.channel_account_id, recipient_id)
         return SendJob(
             outbound_id=row.id,
@@ -365,6 +399,10 @@ class Dispatcher:
                 session, job.account.id, job.recipient_id, job.outbound_id
             )
 
+    async def _flag_reauth(self, session: AsyncSession, account_id: int, reason: str) -> bool:
+        self._accounts.pop(account_id, None)  # its status changes: read it again
+        return await channels.flag_reauth(session, account_id, reason)
+
     async def _consequences(
         self, session: AsyncSession, effects: Effects, job: SendJob, error: SendError
     ) -> None:
@@ -374,7 +412,7 @@ class Dispatcher:
                 await contacts.mark_unreachable(
                     session, identity.id, f"{error.code}: {error.message}"
                 )
-        elif error.outcome == "reauth" and await channels.flag_reauth(
+        elif error.outcome == "reauth" and await self._flag_reauth(
             session, job.account.id, f"{error.code}: {error.message}"
         ):
             effects.publish(

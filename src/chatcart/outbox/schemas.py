@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from chatcart.channels.base import AccountRef, MessageContent, SendError, SendResult
+from chatcart.contacts.schemas import IdentityOut
 
 
 @dataclass(slots=True)
@@ -41,3 +43,16 @@ class SendOutcome:
     result: SendResult | SendError | None = None
     defer_until: datetime | None = None
     blocked: tuple[str, str] | None = None
+
+
+@dataclass
+class Handoff:
+    """An inbound batch's replies, claimed for the worker that applies the batch as they are
+    written, to be sent by it right after the commit: no claim, no wake-up, nothing read
+    again. `identities`: their recipients as the batch left them (window clock, reachable).
+    If the worker dies first, the claim expires and the outbox loop sends them."""
+
+    worker_id: str
+    lease_seconds: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    identities: dict[int, IdentityOut] = field(default_factory=dict)

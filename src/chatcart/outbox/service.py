@@ -14,7 +14,7 @@ from chatcart.kit.effects import Effects
 from chatcart.kit.ids import blocks_of
 from chatcart.models import OutboundMessage
 from chatcart.outbox import repository
-from chatcart.outbox.schemas import SendOutcome
+from chatcart.outbox.schemas import Handoff, SendOutcome
 
 
 async def enqueue(
@@ -60,7 +60,6 @@ async def enqueue(
         if idempotency_key not in held:
             values["id"] = await blocks.take(OutboundMessage)
             held[idempotency_key] = values
-            effects.wake("outbox")
         return int(held[idempotency_key]["id"])
     new_id = await repository.insert_once(session, values)
     if new_id is None:  # the key is taken: that row is the send
@@ -85,16 +84,42 @@ def hold_enqueues(session: AsyncSession) -> None:
     session.info[_HELD] = {}
 
 
-async def write_held(session: AsyncSession) -> int:
+async def write_held(
+    session: AsyncSession, effects: Effects, handoff: Handoff | None = None
+) -> int:
     """Write the held rows with one statement and stop holding; call after the session's
-    flush (the rows point at messages written by it)."""
+    flush (the rows point at messages written by it). With a `handoff`, the replies to a
+    person are written claimed by its worker and added to it; the outbox loop is woken
+    for the others."""
     held: dict[str, dict[str, Any]] = session.info.pop(_HELD, None) or {}
     if not held:
         return 0
-    inserted = len(await repository.insert_many_once(session, list(held.values())))
+    rows = list(held.values())
+    claimed_until = utcnow() + timedelta(seconds=handoff.lease_seconds) if handoff else None
+    woken = False
+    for row in rows:
+        ours = handoff is not None and _handed(row)
+        row["claimed_by"] = handoff.worker_id if ours and handoff else None
+        row["claimed_until"] = claimed_until if ours else None
+        if ours and handoff is not None:
+            handoff.rows.append(row)
+        elif not woken:
+            effects.wake("outbox")
+            woken = True
+    inserted = len(await repository.insert_many_once(session, rows))
     if inserted != len(held):
         raise HeldKeyTaken(f"{len(held) - inserted} of {len(held)} outbound keys already taken")
     return inserted
+
+
+def _handed(row: dict[str, Any]) -> bool:
+    """Sent by the worker that wrote it: a message to a person, due now (a private reply
+    to a comment needs facts read at send time; a later one waits its turn)."""
+    return (
+        row["recipient_kind"] == "id"
+        and row["identity_id"] is not None
+        and row["next_attempt_at"] <= utcnow()
+    )
 
 
 def release_held(session: AsyncSession) -> None:

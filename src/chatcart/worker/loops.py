@@ -12,6 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from chatcart.broadcasts.service import BroadcastRunner
 from chatcart.channels import service as channels
 from chatcart.channels.base import AccountRef, ParseError
@@ -26,6 +28,7 @@ from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
 from chatcart.outbox.dispatch import Dispatcher
+from chatcart.outbox.schemas import Handoff
 from chatcart.runtime import Runtime
 from chatcart.shop import service as shop
 from chatcart.workspaces.schemas import WorkspaceOut
@@ -72,9 +75,50 @@ class Worker:
         )
         self._stopping = asyncio.Event()
         self._accounts: dict[int, tuple[AccountRef, float]] = {}
+        # Inbound events whose one-transaction batch failed: taken apart next time.
+        self._alone: set[int] = set()
+        # While the loops run, an inbound batch's replies are sent by this worker right
+        # after its commit (outbox Handoff) instead of waiting for the outbox loop's claim.
+        self._handing = False
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         log.info("worker %s started", self.id)
+        self._handing = True
+        try:
+            await self._run_loops()
+        finally:
+            self._handing = False
+            await self._sends_end()
+
+    async def _sends_end(self) -> None:
+        """Replies handed over and still on their way: a few seconds to end, then cancelled
+        (their claim expires and the outbox loop sends them again)."""
+        if self._sending:
+            _, pending = await asyncio.wait(set(self._sending), timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def _hand(self, handoff: Handoff | None) -> None:
+        if handoff is None or not handoff.rows:
+            return
+        task = asyncio.create_task(self._send_handed(handoff))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_handed(self, handoff: Handoff) -> None:
+        try:
+            await self.dispatcher.send_handed(handoff)
+        except Exception:
+            log.exception("replies handed over not sent; the outbox loop sends them later")
+
+    def _handoff(self) -> Handoff | None:
+        if not self._handing:
+            return None
+        return Handoff(self.id, self.rt.settings.claim_seconds)
+
+    async def _run_loops(self) -> None:
         await asyncio.gather(
             self._loop("inbound", self.inbound_once),
             self._loop("outbox", self.dispatcher.run_once),
@@ -128,35 +172,82 @@ class Worker:
                     wakeups.get_nowait()
 
     async def inbound_once(self) -> int:
-        """Claim a batch of inbound events, prepare them outside any transaction (parse,
-        fetch new senders' profiles), then apply them all in one transaction; if that
-        fails, apply one by one so a single bad event cannot hold back the others."""
+        """Claim a batch of inbound events and apply them. When everyone in the batch is
+        known already (no profile to fetch over the network), the claim, the events and
+        their being done are one transaction. Otherwise the claim is committed first, new
+        senders' profiles are fetched outside any transaction, then the batch is applied in
+        a second one. If a batch fails, its events are applied one by one, so a single bad
+        event cannot hold back the others."""
         settings = self.rt.settings
-        async with transaction(self.rt.sessions) as session:
-            claimed = await channels.claim_inbound_rows(
-                session, self.id, settings.worker_batch_size, settings.claim_seconds
-            )
-            # Which senders we know already, asked in the claim's transaction: the others'
-            # profiles are fetched before the batch is applied.
-            asked = {(row.channel_account_id, row.sender_id) for row in claimed if row.sender_id}
-            known = await contacts.known_senders(session, asked) if asked else set()
+        effects = Effects()
+        claimed: list[ClaimedInbound] = []
+        parsed: list[Prepared] | None = None
+        ids: set[int] = set()
+        handoff = self._handoff()
+        try:
+            async with transaction(self.rt.sessions) as session:
+                claimed = await channels.claim_inbound_rows(
+                    session, self.id, settings.worker_batch_size, settings.claim_seconds
+                )
+                # Which senders we know already, asked in the claim's transaction: the
+                # others' profiles are fetched before the batch is applied.
+                asked = {(r.channel_account_id, r.sender_id) for r in claimed if r.sender_id}
+                known = await contacts.known_senders(session, asked) if asked else set()
+                ids = {row.id for row in claimed}
+                if claimed and asked <= known and not ids & self._alone:
+                    parsed = await self._parse(claimed, session)
+                    if not await self._unknown_senders(parsed, known, session):
+                        cache: dict[int, WorkspaceOut] = {}
+                        await conversations.apply_inbound_many(
+                            session,
+                            effects,
+                            self.rt.secrets,
+                            parsed,
+                            self.id,
+                            cache,
+                            claimed=True,
+                            handoff=handoff,
+                        )
+                        parsed = []  # applied
+        except Exception:
+            if not claimed or parsed is None:
+                raise
+            # Rolled back, claim and all: the next claim takes these events again and
+            # applies them the careful way (a batch of its own, then one by one).
+            log.warning("inbound batch of %s failed; taking it again apart", len(claimed))
+            self._alone |= ids
+            return len(claimed)
         if not claimed:
             return 0
-        prepared = await self._prepare(claimed, asked, known)
+        if parsed is None:
+            parsed = await self._parse(claimed, None)
+        if parsed:
+            await self._fetch_profiles(parsed, asked, known)
+            await self._apply_apart(parsed)
+        else:
+            self._hand(handoff)
+        self._alone -= ids
+        await effects.flush(self.rt.bus)
+        return len(claimed)
+
+    async def _apply_apart(self, prepared: list[Prepared]) -> None:
+        """A batch whose claim was committed before (its senders' profiles were fetched
+        meanwhile, or it failed in one piece): applied in one transaction, or one by one."""
         effects = Effects()
+        handoff = self._handoff()
         try:
             async with transaction(self.rt.sessions) as session:
                 cache: dict[int, WorkspaceOut] = {}
                 await conversations.apply_inbound_many(
-                    session, effects, self.rt.secrets, prepared, self.id, cache
+                    session, effects, self.rt.secrets, prepared, self.id, cache, handoff=handoff
                 )
+            self._hand(handoff)
         except Exception:
             log.warning("inbound batch of %s failed; applying one by one", len(prepared))
             effects = Effects()
             for item in prepared:
                 await self._apply_alone(item)
         await effects.flush(self.rt.bus)
-        return len(claimed)
 
     async def flows_once(self) -> int:
         """Flow runs that are due: a wait that is over (also one that ended while the
@@ -194,37 +285,61 @@ class Worker:
             return FlowInput(kind="http", http=HttpResult(error=f"not signed: {exc.message}"))
         return FlowInput(kind="http", http=await flows.call_http(pending, secret))
 
-    async def _account(self, account_id: int) -> AccountRef:
+    async def _account(self, account_id: int, session: AsyncSession | None = None) -> AccountRef:
         cached = self._accounts.get(account_id)
         if cached is None or cached[1] < time.monotonic():
-            async with self.rt.sessions() as session:
+            if session is not None:
                 ref = await channels.account_ref(session, self.rt.secrets, account_id)
+            else:
+                async with self.rt.sessions() as own:
+                    ref = await channels.account_ref(own, self.rt.secrets, account_id)
             cached = (ref, time.monotonic() + 30)
             self._accounts[account_id] = cached
         return cached[0]
 
-    async def _prepare(
-        self,
-        claimed: list[ClaimedInbound],
-        asked: set[tuple[int, str]],
-        known: set[tuple[int, str]],
+    async def _parse(
+        self, claimed: list[ClaimedInbound], session: AsyncSession | None
     ) -> list[Prepared]:
+        """Each claimed row as events. A row that cannot be parsed is kept as failed, one
+        whose parsing crashed is given back to be tried later: in `session` (the claim's
+        transaction) when given, else each in a transaction of its own."""
         prepared: list[Prepared] = []
         for row in claimed:
-            account = await self._account(row.channel_account_id)
+            account = await self._account(row.channel_account_id, session)
             try:
                 events = channels.parse_inbound(self.rt.adapters, account, row.body)
             except ParseError as exc:
                 log.warning("inbound event %s cannot be parsed: %s", row.id, exc)
-                async with transaction(self.rt.sessions) as session:
+                if session is not None:
                     await channels.finish_inbound(session, row.id, error=f"parse: {exc}")
+                else:
+                    async with transaction(self.rt.sessions) as own:
+                        await channels.finish_inbound(own, row.id, error=f"parse: {exc}")
                 continue
             except Exception as exc:
-                await self._give_back(row.id, exc)
+                await self._give_back(row.id, exc, session)
                 continue
             prepared.append(Prepared(row.id, row.workspace_id, account, events))
-        await self._fetch_profiles(prepared, asked, known)
         return prepared
+
+    def _wanted(self, prepared: list[Prepared]) -> set[tuple[int, str]]:
+        """The people of these events whose profile is worth asking for."""
+        return {
+            (item.account.id, event.sender_id)
+            for item in prepared
+            for event in item.events
+            if event.kind in _PEOPLE_EVENTS and not event.profile
+        }
+
+    async def _unknown_senders(
+        self, prepared: list[Prepared], known: set[tuple[int, str]], session: AsyncSession
+    ) -> bool:
+        """Whether an event names someone new (whose profile must be fetched first); an
+        event may name someone its recorded row did not."""
+        wanted = self._wanted(prepared) - known
+        if wanted:
+            wanted -= await contacts.known_senders(session, wanted)
+        return bool(wanted)
 
     async def _fetch_profiles(
         self, prepared: list[Prepared], asked: set[tuple[int, str]], known: set[tuple[int, str]]
@@ -232,13 +347,7 @@ class Worker:
         """First contact on a channel with a profile API: ask who the person is, so the
         first answer can use their name. Failures leave the profile empty, nothing more.
         `known`: those of the `asked` senders we know already."""
-        wanted = {
-            (item.account.id, event.sender_id)
-            for item in prepared
-            for event in item.events
-            if event.kind in _PEOPLE_EVENTS and not event.profile
-        }
-        wanted -= known
+        wanted = self._wanted(prepared) - known
         unasked = wanted - asked
         if unasked:  # an event names someone its recorded row did not
             async with self.rt.sessions() as session:
@@ -277,11 +386,16 @@ class Worker:
             return
         await effects.flush(self.rt.bus)
 
-    async def _give_back(self, event_id: int, exc: Exception) -> None:
-        async with transaction(self.rt.sessions) as session:
-            await channels.retry_inbound(
-                session,
-                event_id,
-                f"{type(exc).__name__}: {exc}",
-                max_attempts=self.rt.settings.inbound_max_attempts,
-            )
+    async def _give_back(
+        self, event_id: int, exc: Exception, session: AsyncSession | None = None
+    ) -> None:
+        if session is None:
+            async with transaction(self.rt.sessions) as own:
+                await self._give_back(event_id, exc, own)
+            return
+        await channels.retry_inbound(
+            session,
+            event_id,
+            f"{type(exc).__name__}: {exc}",
+            max_attempts=self.rt.settings.inbound_max_attempts,
+        )
