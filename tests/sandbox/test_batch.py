@@ -151,3 +151,20 @@ async def test_headers_can_be_left_out(client: httpx.AsyncClient, state: GraphSt
     get = {"method": "GET", "relative_url": f"v25.0/{PSID}?fields=first_name"}
     ((code, body),) = answers(await batch(client, [get]))
     assert (code, body["first_name"]) == (200, "Lan")
+
+
+async def test_sender_actions_in_a_batch_are_checked_as_direct_ones(
+    client: httpx.AsyncClient, state: GraphState
+) -> None:
+    action = {"recipient": {"id": PSID}, "sender_action": "typing_on"}
+    calls = [
+        call(action),
+        call(text(sender_action="typing_on")),  # with a message: refused, as directly
+        call({"recipient": {"id": PSID}, "sender_action": "typing"}),
+        call({"recipient": {"user_ref": "ref-1"}, "sender_action": "mark_seen"}),
+    ]
+    got = answers(await batch(client, calls))
+    assert got[0] == (200, {"recipient_id": PSID})
+    assert [(code, body["error"]["code"]) for code, body in got[1:]] == [(400, 100)] * 3
+    (accepted,) = [s for s in state.sends(PAGE) if s.accepted]
+    assert accepted.sender_action == "typing_on"

@@ -2,10 +2,11 @@
 attempt row -> status (DESIGN.md §5).
 
 A batch is read in one transaction and written back in one; no transaction is held during
-the network calls. Messages to one person go out in order; different people in parallel.
-A crash between a send and its record lets the claim expire and the message is sent again:
-delivery is at least once, and the idempotency key (echo metadata) / message id lets
-receivers drop the repeat.
+the network calls. Messages to one person go out in order; different people in parallel:
+on a Page whose adapter sends Graph batch requests, in waves of one batch each (waves.py),
+elsewhere one request per message. A crash between a send and its record lets the claim
+expire and the message is sent again: delivery is at least once, and the idempotency key
+(echo metadata) / message id lets receivers drop the repeat.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,12 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatcart.channels import service as channels
 from chatcart.channels.base import (
     AccountRef,
+    BatchSender,
     ChannelAdapter,
     MessageContent,
     OutboundEnvelope,
     SenderAction,
     SendError,
     SendResult,
+    batch_sender,
 )
 from chatcart.channels.degrade import degrade
 from chatcart.channels.errors import ChannelAccountNotFound
@@ -45,6 +49,14 @@ from chatcart.kit.pubsub import Bus
 from chatcart.kit.ratelimit import RateLimiter
 from chatcart.outbox import service
 from chatcart.outbox.schemas import Handoff, SendJob, SendOutcome
+from chatcart.outbox.waves import (
+    Outcome,
+    in_waves,
+    one_by_one,
+    retry_if_lost,
+    send_batch,
+    sender_actions,
+)
 from chatcart.policy import service as policy
 from chatcart.policy.schemas import Decision, PolicyRequest, Purpose
 
@@ -56,16 +68,6 @@ _RATE_LIMIT_CODES = {"4", "17", "32", "613", "80006", "http_429"}
 _COURTESY_BELOW = 32
 _REAUTH_WAIT = timedelta(minutes=5)
 _ACCOUNTS_FOR = 5.0  # seconds an account read for handed-over replies is used
-
-
-@dataclass
-class _Outcome:
-    job: SendJob
-    started: datetime
-    result: SendResult | SendError | None = None  # None: not sent (blocked or deferred)
-    decision: Decision | None = None
-    defer_until: datetime | None = None
-    rate: str | None = None  # checked and ready to go: the send rate it needs a token of
 
 
 @dataclass
@@ -136,9 +138,17 @@ class Dispatcher:
         checked = {job.outbound_id: self._check(job) for job in jobs}
         tokens = await self._tokens(list(checked.values()))
         courtesy = len(jobs) < _COURTESY_BELOW
-        outcomes = await asyncio.gather(
-            *(self._thread(queue, checked, tokens, courtesy) for queue in threads.values())
-        )
+        pages: dict[int, list[list[SendJob]]] = defaultdict(list)
+        for (account_id, _), queue in threads.items():
+            pages[account_id].append(queue)
+        sends: list[Awaitable[list[Outcome]]] = []
+        for queues in pages.values():
+            sender = batch_sender(self.adapters.get(queues[0][0].account.kind))
+            if sender is None:
+                sends.extend(self._thread(queue, checked, tokens, courtesy) for queue in queues)
+            else:
+                sends.append(self._waves(sender, queues, checked, tokens, courtesy))
+        outcomes = await asyncio.gather(*sends)
         done = [o for thread in outcomes for o in thread]
         effects = Effects()
         async with transaction(self.sessions) as session:
@@ -219,7 +229,7 @@ class Dispatcher:
             content=MessageContent.model_validate(row.content),
         )
 
-    async def _tokens(self, checked: list[_Outcome]) -> dict[tuple[int, str], int]:
+    async def _tokens(self, checked: list[Outcome]) -> dict[tuple[int, str], int]:
         """Send tokens for the batch: per account and rate, as many as it has sends ready
         to go, taken at once (one round trip to the limiter each, not one per send),
         waiting up to 5 s for the first; sends left without one wait a second."""
@@ -237,32 +247,44 @@ class Dispatcher:
     async def _thread(
         self,
         jobs: list[SendJob],
-        checked: dict[int, _Outcome],
+        checked: dict[int, Outcome],
         tokens: dict[tuple[int, str], int],
         courtesy: bool,
-    ) -> list[_Outcome]:
-        """One person's messages, in order; after a failure the rest wait their turn. Bot
-        replies go out between "seen + typing" and "typing off", as a person would answer
-        (with `courtesy`, i.e. when no backlog is waiting)."""
-        outcomes: list[_Outcome] = []
+    ) -> list[Outcome]:
+        """One person's messages, one request each, in order. Bot replies go out between
+        "seen + typing" and "typing off", as a person would answer (with `courtesy`, i.e.
+        when no backlog is waiting)."""
         typing = self._typing_for(jobs, checked) if courtesy else None
         if typing is not None:
-            await self._sender_actions(typing, "mark_seen", "typing_on")
-        for job in jobs:
-            if outcomes and not isinstance(outcomes[-1].result, SendResult):
-                # Keep the order: this one goes only after the one before it.
-                after = _next_try(outcomes[-1]) + timedelta(milliseconds=1)
-                outcomes.append(_Outcome(job, utcnow(), defer_until=after))
-                continue
-            outcome = checked[job.outbound_id]
-            if outcome.rate is not None:
-                outcome = await self._send(outcome, tokens)
-            outcomes.append(outcome)
+            await self._sender_actions([typing], "mark_seen", "typing_on")
+        outcomes = await one_by_one(jobs, checked, lambda outcome: self._send(outcome, tokens))
         if typing is not None:
-            await self._sender_actions(typing, "typing_off")
+            await self._sender_actions([typing], "typing_off")
         return outcomes
 
-    def _typing_for(self, jobs: list[SendJob], checked: dict[int, _Outcome]) -> SendJob | None:
+    async def _waves(
+        self,
+        sender: BatchSender,
+        threads: list[list[SendJob]],
+        checked: dict[int, Outcome],
+        tokens: dict[tuple[int, str], int],
+        courtesy: bool,
+    ) -> list[Outcome]:
+        """The threads of one Page, in waves of one `send_many` each (waves.py). The
+        courtesy actions of all its threads go in one batch before the first wave and one
+        after the last."""
+        typing = [self._typing_for(jobs, checked) for jobs in threads] if courtesy else []
+        courted = [job for job in typing if job is not None]
+        if courted:
+            await self._sender_actions(courted, "mark_seen", "typing_on")
+        outcomes = await in_waves(
+            threads, checked, lambda wave: self._send_wave(sender, wave, tokens)
+        )
+        if courted:
+            await self._sender_actions(courted, "typing_off")
+        return outcomes
+
+    def _typing_for(self, jobs: list[SendJob], checked: dict[int, Outcome]) -> SendJob | None:
         """The bot reply that sender actions may go with: on a channel that has them, to a
         person who can be reached, inside the window (policy says a standard message)."""
         job = next((j for j in jobs if j.purpose == "reply" and j.written_by == "bot"), None)
@@ -277,27 +299,10 @@ class Dispatcher:
             return None
         return job if decision.tag is None else None
 
-    async def _sender_actions(self, job: SendJob, *actions: SenderAction) -> None:
-        """Courtesy, not messages: each takes a send token only while the Page has plenty to
-        spare (a reply never waits for a typing indicator), is never retried, and a refusal
-        is only logged."""
-        adapter = self.adapters[job.account.kind]
-        rate = policy.send_rate(job.account.kind, purpose=Purpose.REPLY)
-
-        async def one(action: SenderAction) -> None:
-            if not await self.limiter.try_acquire_spare(rate.limit, "send", str(job.account.id)):
-                return
-            envelope = OutboundEnvelope(
-                idempotency_key=f"{job.idempotency_key}:{action}",
-                recipient_id=job.recipient_id,
-                sender_action=action,
-            )
-            try:
-                await adapter.send(job.account, envelope)
-            except Exception as exc:  # a lost typing indicator harms nobody
-                log.info("%s to %s not sent: %s", action, job.recipient_id, exc)
-
-        await asyncio.gather(*(one(action) for action in actions))
+    async def _sender_actions(self, jobs: list[SendJob], *actions: SenderAction) -> None:
+        account = jobs[0].account
+        rate = policy.send_rate(account.kind, purpose=Purpose.REPLY).limit
+        await sender_actions(self.limiter, rate, self.adapters[account.kind], jobs, actions)
 
     def _decide(self, job: SendJob) -> Decision:
         # A purpose we do not know is judged as strictly as a promotion.
@@ -315,12 +320,12 @@ class Dispatcher:
             explain=False,  # only a refusal is recorded with its reason
         )
 
-    def _check(self, job: SendJob) -> _Outcome:
+    def _check(self, job: SendJob) -> Outcome:
         """What is known before any network call: the Page paused or waiting for a
         reconnect, the person unreachable, policy's decision, the adapter, the send rate.
         An outcome with `rate` set is ready to go."""
         now = utcnow()
-        outcome = _Outcome(job, now)
+        outcome = Outcome(job, now)
         paused = self._paused.get(job.account.id, 0.0) - time.monotonic()
         if paused > 0:
             outcome.defer_until = now + timedelta(seconds=paused)
@@ -350,18 +355,21 @@ class Dispatcher:
         ).limit
         return outcome
 
-    async def _send(self, outcome: _Outcome, tokens: dict[tuple[int, str], int]) -> _Outcome:
-        """A checked send: a token of the batch's, then the adapter."""
+    def _prepare(
+        self, outcome: Outcome, tokens: dict[tuple[int, str], int]
+    ) -> tuple[Outcome, OutboundEnvelope | None]:
+        """A checked send about to go: a token of the batch's, then its envelope (None, and
+        a deferred outcome, when the Page was throttled meanwhile or no token is left)."""
         job, decision, rate = outcome.job, outcome.decision, outcome.rate
         assert decision is not None
         assert rate is not None
         now = utcnow()
         paused = self._paused.get(job.account.id, 0.0) - time.monotonic()
         if paused > 0:  # throttled by the platform during this batch
-            return _Outcome(job, now, defer_until=now + timedelta(seconds=paused))
+            return Outcome(job, now, defer_until=now + timedelta(seconds=paused)), None
         key = (job.account.id, rate)
         if tokens.get(key, 0) <= 0:
-            return _Outcome(job, now, defer_until=now + timedelta(seconds=1))
+            return Outcome(job, now, defer_until=now + timedelta(seconds=1)), None
         tokens[key] -= 1
         adapter = self.adapters[job.account.kind]
         envelope = OutboundEnvelope(
@@ -375,17 +383,50 @@ class Dispatcher:
             conversation_ref=job.conversation_id,
         )
         outcome.started = utcnow()
+        return outcome, envelope
+
+    def _settle(self, outcome: Outcome, result: SendResult | SendError) -> Outcome:
+        """The adapter's answer. A lost batch answer is retried, a rate-limit code pauses the
+        whole Page, and an error's next try is fixed here: its row and the rest of its
+        thread go by the same time."""
+        result = outcome.result = retry_if_lost(result)
+        if isinstance(result, SendError):
+            account = outcome.job.account
+            if result.outcome == "retry" and result.code in _RATE_LIMIT_CODES:
+                self._paused[account.id] = time.monotonic() + (result.retry_after or 60.0)
+            wait = result.retry_after or _pause_left(self._paused, account)
+            outcome.retry_at = utcnow() + service.backoff(outcome.job.attempt, wait)
+        return outcome
+
+    async def _send(self, outcome: Outcome, tokens: dict[tuple[int, str], int]) -> Outcome:
+        """A checked send, one request: a token of the batch's, then the adapter."""
+        outcome, envelope = self._prepare(outcome, tokens)
+        if envelope is None:
+            return outcome
+        job = outcome.job
+        result: SendResult | SendError
         try:
-            outcome.result = await adapter.send(job.account, envelope)
+            result = await self.adapters[job.account.kind].send(job.account, envelope)
         except SendError as exc:
-            outcome.result = exc
-            if exc.outcome == "retry" and exc.code in _RATE_LIMIT_CODES:
-                wait = exc.retry_after or 60.0
-                self._paused[job.account.id] = time.monotonic() + wait
+            result = exc
         except Exception as exc:  # a bug or a network fault: retry, and keep the reason
             log.exception("send %s failed", job.outbound_id)
-            outcome.result = SendError("retry", type(exc).__name__, str(exc) or repr(exc))
-        return outcome
+            result = SendError("retry", type(exc).__name__, str(exc) or repr(exc))
+        return self._settle(outcome, result)
+
+    async def _send_wave(
+        self, sender: BatchSender, wave: list[Outcome], tokens: dict[tuple[int, str], int]
+    ) -> list[Outcome]:
+        """Checked sends of one Page, at most one per person: tokens and envelopes as
+        `_send` takes them, then one `send_many` (the adapter cuts it into requests)."""
+        prepared = [self._prepare(outcome, tokens) for outcome in wave]
+        going = [(outcome, envelope) for outcome, envelope in prepared if envelope is not None]
+        if going:
+            account = going[0][0].job.account
+            results = await send_batch(sender, account, [envelope for _, envelope in going])
+            for (outcome, _), result in zip(going, results, strict=True):
+                self._settle(outcome, result)
+        return [outcome for outcome, _ in prepared]
 
     async def _after(
         self, session: AsyncSession, effects: Effects, job: SendJob, result: SendResult | SendError
@@ -421,7 +462,7 @@ class Dispatcher:
             )
 
 
-def _recorded(outcome: _Outcome, paused: dict[int, float]) -> SendOutcome:
+def _recorded(outcome: Outcome, paused: dict[int, float]) -> SendOutcome:
     """The dispatcher's outcome as the outbox records it."""
     blocked = None
     if outcome.defer_until is None and outcome.result is None:
@@ -437,18 +478,8 @@ def _recorded(outcome: _Outcome, paused: dict[int, float]) -> SendOutcome:
         result=result,
         defer_until=outcome.defer_until,
         blocked=blocked,
+        retry_at=outcome.retry_at,
     )
-
-
-def _next_try(outcome: _Outcome) -> datetime:
-    """When the message of this outcome will be tried again (an estimate for ordering)."""
-    if outcome.defer_until is not None:
-        return outcome.defer_until
-    result = outcome.result
-    if isinstance(result, SendError):
-        wait = result.retry_after or service.backoff(outcome.job.attempt, None).total_seconds()
-        return utcnow() + timedelta(seconds=wait)
-    return utcnow()
 
 
 def _purpose(value: str) -> Purpose | None:

@@ -36,13 +36,16 @@ class SendJob:
 class SendOutcome:
     """What became of one claimed send, for `service.record_outcomes`: sent or an error
     (`result`), not tried now (`defer_until`: not an attempt), or refused by policy
-    (`blocked`: the rule and the reason)."""
+    (`blocked`: the rule and the reason). `retry_at`: when an error that is retried goes
+    again, as the sender already counted on (its next messages wait until just after it);
+    without one, after the backoff from the time of recording."""
 
     outbound_id: int
     started_at: datetime
     result: SendResult | SendError | None = None
     defer_until: datetime | None = None
     blocked: tuple[str, str] | None = None
+    retry_at: datetime | None = None
 
 
 @dataclass

@@ -206,7 +206,9 @@ async def record_outcomes(
                 )
                 values |= {"error_code": result.code, "error_message": result.message}
                 if retry:
-                    values["next_attempt_at"] = now + backoff(number, result.retry_after)
+                    values["next_attempt_at"] = outcome.retry_at or now + backoff(
+                        number, result.retry_after
+                    )
                 else:
                     status = "failed"
                     values["status"] = status

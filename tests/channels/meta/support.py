@@ -8,6 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from aiohttp import web
@@ -59,6 +60,7 @@ class FakeGraph:
         self.requests: list[Recorded] = []
         self.script: deque[Reply] = deque()
         self.url = ""
+        self._mids = 0
 
     def answer(self, *replies: Reply) -> None:
         self.script.extend(replies)
@@ -82,14 +84,47 @@ class FakeGraph:
             headers={"Content-Type": "application/json", **reply.headers},
         )
 
+    def sent_bodies(self) -> list[dict[str, Any]]:
+        """The Send API bodies posted, directly or as the calls of batch requests (their
+        form fields JSON-decoded where they hold JSON), in order."""
+        bodies: list[dict[str, Any]] = []
+        for r in self.requests:
+            if r.method != "POST" or not isinstance(r.body, dict):
+                continue
+            if "batch" in r.body:
+                bodies.extend(_call_body(call) for call in orjson.loads(r.body["batch"]))
+            else:
+                bodies.append(r.body)
+        return bodies
+
     def _default(self, request: web.Request, body: Any) -> Reply:
+        if request.method == "POST" and isinstance(body, dict) and "batch" in body:
+            calls = orjson.loads(body["batch"])
+            items = [
+                {"code": 200, "body": orjson.dumps(self._sent(_call_body(call))).decode()}
+                for call in calls
+            ]
+            return Reply(body=items)
         if request.method == "POST":
-            recipient = (body or {}).get("recipient", {})
-            answer = {"message_id": f"m_sent_{len(self.requests)}"}
-            if "id" in recipient:
-                answer["recipient_id"] = recipient["id"]
-            return Reply(body=answer)
+            return Reply(body=self._sent(body or {}))
         return Reply(body={"id": request.path.rsplit("/", 1)[-1]})
+
+    def _sent(self, body: dict[str, Any]) -> dict[str, Any]:
+        recipient = body.get("recipient", {})
+        self._mids += 1
+        answer = {"message_id": f"m_sent_{self._mids}"}
+        if "id" in recipient:
+            answer["recipient_id"] = recipient["id"]
+        return answer
+
+
+def _call_body(call: dict[str, Any]) -> dict[str, Any]:
+    """A batch call's form-encoded body as the direct request's JSON body."""
+    fields: dict[str, Any] = dict(parse_qsl(call.get("body") or ""))
+    for name in ("recipient", "message"):
+        if name in fields:
+            fields[name] = orjson.loads(fields[name])
+    return fields
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, int]:

@@ -211,3 +211,28 @@ async def test_no_connection_means_nothing_was_sent(page_account: AccountRef) ->
     finally:
         await adapter.aclose()
     assert all(isinstance(r, SendError) and r.outcome == "retry" for r in results)
+
+
+async def test_sender_actions_go_in_a_batch(sandbox: tuple[GraphState, str]) -> None:
+    """Typing indicators and mark_seen are Send API calls like any other: a batch takes
+    them, and each is judged as the direct call would be (no message with them, inside the
+    window only)."""
+    graph, url = sandbox
+    adapter = MessengerAdapter(url, VERSION)
+    actions = [
+        OutboundEnvelope(idempotency_key=f"k:{a}", recipient_id=p, sender_action=a)
+        for p in ("7000", "7001", "7100")  # 7100 wrote 25 hours ago
+        for a in ("mark_seen", "typing_on")
+    ]
+    try:
+        results = await adapter.send_many(page(), actions)
+    finally:
+        await adapter.aclose()
+    assert [isinstance(r, SendResult) for r in results] == [True] * 4 + [False] * 2
+    assert all(isinstance(r, SendError) and r.outcome == "policy" for r in results[4:])
+    calls = graph.sends(PAGE_ID)
+    assert [(c.user_id, c.sender_action) for c in calls] == [
+        (e.recipient_id, e.sender_action) for e in actions
+    ]
+    assert calls[0].request == {"recipient": {"id": "7000"}, "sender_action": "mark_seen"}
+    assert calls[0].response == {"recipient_id": "7000"}
