@@ -79,19 +79,19 @@ class Worker:
         self._alone: set[int] = set()
         # While the loops run, an inbound batch's replies are sent by this worker right
         # after its commit (outbox Handoff) instead of waiting for the outbox loop's claim.
-        self._handing = False
+        self.hand_over = False
         self._sending: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         log.info("worker %s started", self.id)
-        self._handing = True
+        self.hand_over = True
         try:
             await self._run_loops()
         finally:
-            self._handing = False
-            await self._sends_end()
+            self.hand_over = False
+            await self.sends_end()
 
-    async def _sends_end(self) -> None:
+    async def sends_end(self) -> None:
         """Replies handed over and still on their way: a few seconds to end, then cancelled
         (their claim expires and the outbox loop sends them again)."""
         if self._sending:
@@ -114,7 +114,7 @@ class Worker:
             log.exception("replies handed over not sent; the outbox loop sends them later")
 
     def _handoff(self) -> Handoff | None:
-        if not self._handing:
+        if not self.hand_over:
             return None
         return Handoff(self.id, self.rt.settings.claim_seconds)
 
