@@ -132,14 +132,22 @@ class Batch:
         await contacts.write_clocks(session, self.people)
 
 
-async def load(session: AsyncSession, blocks: IdBlocks, batch: list[Prepared]) -> Batch:
+async def load(
+    session: AsyncSession,
+    blocks: IdBlocks,
+    batch: list[Prepared],
+    people: contacts.KnownPeople | None = None,
+) -> Batch:
+    """`people`: the senders as read earlier in this transaction (read again when the
+    events name someone they do not hold)."""
     senders = {
         (p.account.id, event.sender_id)
         for p in batch
         for event in p.events
         if event.kind in PEOPLE_EVENTS and event.sender_id
     }
-    people = await contacts.load_known(session, senders)
+    if people is None or not senders <= people.asked:
+        people = await contacts.load_known(session, senders)
     identity_ids = {identity.id for identity, _ in people.found.values()}
     conversations = await repository.lock_many(session, identity_ids)
     # A redelivered event's message is in its sender's conversation: only those pairs.

@@ -92,6 +92,7 @@ async def apply_many(
     *,
     claimed: bool = False,
     handoff: Handoff | None = None,
+    people: contacts.KnownPeople | None = None,
 ) -> list[int]:
     """`apply` for a claimed batch in the caller's one transaction, set-based: the events
     still ours are locked with one query (none when the same transaction `claimed` them);
@@ -100,7 +101,8 @@ async def apply_many(
     runs from memory in claim order (so one person's messages keep theirs); new contacts,
     conversations, messages and outbound rows get their keys ahead (kit/ids) and are
     written by one flush and one outbox insert; the events are marked done with one
-    statement. With a `handoff`, the replies to people are claimed for its worker and
+    statement. `people`: the senders read already in this transaction. With a `handoff`,
+    the replies to people are claimed for its worker and
     added to it, to be sent right after the commit. Returns the ids of the events
     applied."""
     cache = {} if cache is None else cache
@@ -113,7 +115,7 @@ async def apply_many(
     blocks = open_blocks(session, expected=2 * sum(len(p.events) for p in applied))
     outbox.hold_enqueues(session)
     try:
-        loaded = await batching.load(session, blocks, applied)
+        loaded = await batching.load(session, blocks, applied, people)
         await blocks.prefetch(Message, OutboundMessage, *loaded.new_rows())
         for prepared in applied:
             await _run(session, effects, secrets, prepared, cache, loaded)

@@ -189,10 +189,12 @@ class Worker:
                 claimed = await channels.claim_inbound_rows(
                     session, self.id, settings.worker_batch_size, settings.claim_seconds
                 )
-                # Which senders we know already, asked in the claim's transaction: the
+                # The senders we know already, read in the claim's transaction with their
+                # contacts (the batch goes on with them when they are all known); the
                 # others' profiles are fetched before the batch is applied.
                 asked = {(r.channel_account_id, r.sender_id) for r in claimed if r.sender_id}
-                known = await contacts.known_senders(session, asked) if asked else set()
+                people = await contacts.load_known(session, asked) if asked else None
+                known = set(people.found) if people is not None else set()
                 ids = {row.id for row in claimed}
                 if claimed and asked <= known and not ids & self._alone:
                     parsed = await self._parse(claimed, session)
@@ -207,6 +209,7 @@ class Worker:
                             cache,
                             claimed=True,
                             handoff=handoff,
+                            people=people,
                         )
                         parsed = []  # applied
         except Exception:
