@@ -64,6 +64,14 @@ def _replies(world: World) -> dict[str, int]:
     return counts
 
 
+async def _handing(world: World, people: int) -> Worker:
+    """`people` known persons, and a worker that hands replies over (as `run` sets it)."""
+    await world.add_people(people)
+    worker = Worker(world.rt, worker_id="w1")
+    worker.hand_over = True
+    return worker
+
+
 async def _outbound(world: World) -> list[tuple[str, str | None]]:
     async with world.rt.sessions() as session:
         rows = await session.execute(
@@ -75,9 +83,7 @@ async def _outbound(world: World) -> list[tuple[str, str | None]]:
 async def test_replies_go_out_right_after_the_commit_and_no_other_worker_takes_them(
     world: World,
 ) -> None:
-    await world.add_people(3)
-    worker = Worker(world.rt, worker_id="w1")
-    worker.hand_over = True
+    worker = await _handing(world, 3)
     other = Worker(world.rt, worker_id="w2")
     await _write(world, (0, "chào shop"), (1, "còn hàng không"), (2, "giá bao nhiêu"))
 
@@ -106,9 +112,7 @@ async def test_without_hand_over_the_replies_wait_for_the_outbox_loop(world: Wor
 async def test_replies_of_a_worker_that_died_are_sent_when_the_claim_expires(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await world.add_people(2)
-    worker = Worker(world.rt, worker_id="w1")
-    worker.hand_over = True
+    worker = await _handing(world, 2)
 
     async def dies(self: Dispatcher, handoff: Handoff) -> None:
         raise SystemError("killed before sending")
@@ -133,9 +137,7 @@ async def test_replies_of_a_worker_that_died_are_sent_when_the_claim_expires(
 async def test_a_batch_that_fails_whole_is_taken_apart_and_only_the_bad_event_waits(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await world.add_people(3)
-    worker = Worker(world.rt, worker_id="w1")
-    worker.hand_over = True
+    worker = await _handing(world, 3)
     real = engine._HANDLERS["message"]
 
     async def fragile(step: Any) -> None:
