@@ -218,6 +218,8 @@ class Worker:
             # Rolled back, claim and all: the next claim takes these events again and
             # applies them the careful way (a batch of its own, then one by one).
             log.warning("inbound batch of %s failed; taking it again apart", len(claimed))
+            if len(self._alone) > 10_000:  # events another worker took apart meanwhile
+                self._alone.clear()
             self._alone |= ids
             return len(claimed)
         if not claimed:
