@@ -22,6 +22,11 @@ class HttpLimits:
     connections: int = 100  # open connections across hosts
     connections_per_host: int = 50
     dns_cache_seconds: int = 300
+    # An idle connection is not reused after this long. A server closes its idle ones too
+    # (uvicorn after 5 s, others later): a request sent on a connection just as the server
+    # closes it fails with "server disconnected" having maybe arrived, and a Graph batch
+    # of 50 messages is then lost ("unknown"). Staying under the servers' wait avoids that.
+    keepalive_seconds: float = 4.0
 
 
 def base_url(url: str) -> str:
@@ -42,6 +47,7 @@ def create_session(
         limit=limits.connections,
         limit_per_host=limits.connections_per_host,
         ttl_dns_cache=limits.dns_cache_seconds,
+        keepalive_timeout=limits.keepalive_seconds,
     )
     timeout = aiohttp.ClientTimeout(
         total=limits.total_seconds,
@@ -62,7 +68,9 @@ def create_open_session(*, limits: HttpLimits | None = None) -> aiohttp.ClientSe
     timeout, few connections. The caller closes it."""
     limits = limits or HttpLimits(total_seconds=10, connect_seconds=5, read_seconds=10)
     connector = aiohttp.TCPConnector(
-        limit=limits.connections, limit_per_host=limits.connections_per_host
+        limit=limits.connections,
+        limit_per_host=limits.connections_per_host,
+        keepalive_timeout=limits.keepalive_seconds,
     )
     timeout = aiohttp.ClientTimeout(
         total=limits.total_seconds, connect=limits.connect_seconds, sock_read=limits.read_seconds
