@@ -32,6 +32,7 @@ from chatcart.catalog.schemas import (
 )
 from chatcart.catalog.storage import MEDIA_PREFIX, ImageStore
 from chatcart.catalog.text import category_key, search_document, slugify, split_path
+from chatcart.kit import config_cache
 from chatcart.kit.clock import utcnow
 from chatcart.kit.money import format_minor
 from chatcart.kit.textnorm import fold
@@ -485,7 +486,12 @@ async def import_csv(
 
 async def has_products(session: AsyncSession, workspace_id: int) -> bool:
     """Whether the shop has any product at all (a chat need not search an empty catalog)."""
-    return await repository.has_products(session, workspace_id)
+    return await config_cache.cached(
+        session,
+        workspace_id,
+        "catalog.has_products",
+        lambda: repository.has_products(session, workspace_id),
+    )
 
 
 async def search(

@@ -26,6 +26,7 @@ from chatcart.conversations.schemas import Prepared
 from chatcart.flows import service as flows
 from chatcart.flows.schemas import BotInput
 from chatcart.growth import service as growth
+from chatcart.kit import config_cache
 from chatcart.kit.clock import utcnow
 from chatcart.kit.contact_points import find_points
 from chatcart.kit.crypto import SecretBox
@@ -424,6 +425,9 @@ async def _workspace(step: _Step) -> WorkspaceOut:
     if workspace is None:
         workspace = await workspaces.get(step.session, step.workspace_id)
         step.workspaces[step.workspace_id] = workspace
+        # The engine never changes flows, shop settings or products: what it reads of them
+        # in this transaction may come from the cache at the revision just read.
+        config_cache.note(step.session, workspace.id, (workspace.created_at, workspace.config_rev))
     return workspace
 
 

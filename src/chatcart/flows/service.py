@@ -34,6 +34,7 @@ from chatcart.flows.schemas import (
     SimSession,
     WorkspaceView,
 )
+from chatcart.kit import config_cache
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox, random_token
 from chatcart.kit.ids import blocks_of
@@ -315,7 +316,12 @@ async def book(
 
 
 async def _book(session: AsyncSession, workspace_id: int, pinned: int | None) -> Book | None:
-    rows = await repository.published(session, workspace_id, pinned)
+    rows = await config_cache.cached(
+        session,
+        workspace_id,
+        ("flows.published", pinned),
+        lambda: repository.published(session, workspace_id, pinned),
+    )
     if not rows:
         return None
     # The creation time tells a version id reused by another database (tests) apart.

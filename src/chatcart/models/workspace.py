@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chatcart.models.base import Base, CreatedMixin, IdMixin
@@ -18,3 +18,6 @@ class Workspace(IdMixin, CreatedMixin, Base):
     # ISO region for phone numbers typed without a country code (VN, PH).
     default_region: Mapped[str] = mapped_column(String(2), default="VN")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Bumped by database triggers (migration 0012) whenever the workspace's flows, shop
+    # settings or set of products change, from any process: what kit/config_cache keys on.
+    config_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.channels.base import MessageContent
 from chatcart.contacts import service as contacts
+from chatcart.kit import config_cache
 from chatcart.kit.clock import utcnow
 from chatcart.kit.crypto import SecretBox
 from chatcart.kit.effects import Effects
@@ -35,17 +36,22 @@ async def settings_of(session: AsyncSession, workspace_id: int) -> ShopSettingsO
     known: dict[int, ShopSettingsOut] = session.info.setdefault(_SETTINGS, {})
     if workspace_id in known:
         return known[workspace_id]
-    row = await repository.setting(session, workspace_id)
-    if row is None:
-        out = ShopSettingsOut(public_url=None, shipping=ShippingRule(), payment_link=False)
-    else:
-        out = ShopSettingsOut(
-            public_url=row.public_url,
-            shipping=ShippingRule.model_validate(row.shipping or {}),
-            payment_link=row.payment_link,
-        )
+    out = await config_cache.cached(
+        session, workspace_id, "shop.settings", lambda: _read_settings(session, workspace_id)
+    )
     known[workspace_id] = out
     return out
+
+
+async def _read_settings(session: AsyncSession, workspace_id: int) -> ShopSettingsOut:
+    row = await repository.setting(session, workspace_id)
+    if row is None:
+        return ShopSettingsOut(public_url=None, shipping=ShippingRule(), payment_link=False)
+    return ShopSettingsOut(
+        public_url=row.public_url,
+        shipping=ShippingRule.model_validate(row.shipping or {}),
+        payment_link=row.payment_link,
+    )
 
 
 async def load_chats(

@@ -31,3 +31,4 @@ class WorkspaceOut(BaseModel):
     locale: str
     default_region: str
     created_at: datetime
+    config_rev: int = 0  # see models.workspace: what kit/config_cache keys on
