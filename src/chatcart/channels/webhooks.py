@@ -28,7 +28,7 @@ from chatcart.channels.errors import ChannelAccountNotFound
 from chatcart.channels.meta.signature import verify_signature
 from chatcart.channels.meta.webhook import WebhookError, split_webhook
 from chatcart.channels.schemas import NewInbound, RawDelivery
-from chatcart.kit.batcher import GroupCommitter
+from chatcart.kit.batcher import GroupCommitter, Take
 from chatcart.kit.crypto import same
 from chatcart.kit.db import transaction
 from chatcart.runtime import Runtime
@@ -58,9 +58,12 @@ class Ingress:
         self._loading: dict[int, asyncio.Future[_Cached]] = {}
         self.committer: GroupCommitter[RawDelivery] = GroupCommitter(self._flush)
 
-    async def _flush(self, deliveries: list[RawDelivery]) -> None:
+    async def _flush(self, take: Take[RawDelivery]) -> None:
         async with transaction(self.rt.sessions) as session:
-            await channels.record_deliveries(session, deliveries)
+            # Wait for the connection first (SQLite's one, held by the worker's batch
+            # meanwhile): the webhooks that come in until then are written now too.
+            await session.connection()
+            await channels.record_deliveries(session, take())
         await self.rt.bus.publish("wake:inbound", {})
 
     async def account(self, account_id: int) -> _Cached:
