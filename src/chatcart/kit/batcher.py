@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ class GroupCommitter(Generic[T]):
             await asyncio.sleep(0)
             taken: list[_Entry[T]] = []
             try:
-                await self._flush(lambda: self._take(taken))
+                await self._flush(partial(self._take, taken))
                 if not taken:
                     raise RuntimeError("a group commit's flush returned without take()")
             except Exception as exc:
