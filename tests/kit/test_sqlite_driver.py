@@ -4,6 +4,8 @@ row counts, keys, errors and streamed results as before."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 
 import aiosqlite
@@ -13,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatcart.kit.db import create_engine, session_factory, transaction
+from chatcart.kit.sqlite_driver import statements_inline
 from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="SQLite's driver")
@@ -91,3 +94,60 @@ async def _insert_taken(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with transaction(sessions) as session:
         await session.execute(text("INSERT INTO t (v) VALUES ('r')"))
         await session.execute(text("INSERT INTO t (v) VALUES ('x')"))
+
+
+async def test_statements_inline_make_no_trip_but_the_commit(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    sessions = session_factory(engine)
+    async with sessions() as session:  # warm the pool
+        await session.execute(text("SELECT 1"))
+    trips.clear()
+    with statements_inline():
+        async with transaction(sessions) as session:
+            await session.execute(text("INSERT INTO t (v) VALUES ('a')"))
+            rows = (await session.execute(text("SELECT id, v FROM t"))).all()
+        with pytest.raises(IntegrityError):  # errors are the same
+            async with transaction(sessions) as session:
+                await session.execute(text("INSERT INTO t (v) VALUES ('a')"))
+    assert [tuple(r) for r in rows] == [(1, "a")]
+    assert trips == ["commit", "rollback"]
+    async with sessions() as session:  # outside the block: through the thread again
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+    assert trips == ["commit", "rollback", "_run", "rollback"]
+
+
+async def test_inline_begin_does_not_stop_the_loop_while_another_process_writes(
+    engine: AsyncEngine, tmp_path: pytest.TempPathFactory
+) -> None:
+    """Another process (the CLI) holds the write lock: the inline transaction waits for it
+    on the connection's thread, and the loop goes on meanwhile."""
+    sessions = session_factory(engine)
+    other = sqlite3.connect(f"{tmp_path}/driver.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t (v) VALUES ('cli')")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        with statements_inline():
+            async with transaction(sessions) as session:
+                await session.execute(text("INSERT INTO t (v) VALUES ('worker')"))
+
+    ticking = asyncio.create_task(ticker())
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not writing.done()
+    assert ticks >= 10  # the loop was not stopped by the wait for the lock
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writing, timeout=10)
+    ticking.cancel()
+    async with sessions() as session:
+        values = (await session.execute(text("SELECT v FROM t ORDER BY id"))).scalars().all()
+    assert values == ["cli", "worker"]

@@ -31,6 +31,7 @@ from chatcart.channels.schemas import NewInbound, RawDelivery
 from chatcart.kit.batcher import GroupCommitter, Take
 from chatcart.kit.crypto import same
 from chatcart.kit.db import transaction
+from chatcart.kit.sqlite_driver import statements_inline
 from chatcart.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,12 @@ class Ingress:
         self.committer: GroupCommitter[RawDelivery] = GroupCommitter(self._flush)
 
     async def _flush(self, take: Take[RawDelivery]) -> None:
-        async with transaction(self.rt.sessions) as session:
-            # Wait for the connection first (SQLite's one, held by the worker's batch
-            # meanwhile): the webhooks that come in until then are written now too.
-            await session.connection()
-            await channels.record_deliveries(session, take())
+        with statements_inline():  # a short write: see kit/sqlite_driver
+            async with transaction(self.rt.sessions) as session:
+                # Wait for the connection first (SQLite's one, held by the worker's batch
+                # meanwhile): the webhooks that come in until then are written now too.
+                await session.connection()
+                await channels.record_deliveries(session, take())
         await self.rt.bus.publish("wake:inbound", {})
 
     async def account(self, account_id: int) -> _Cached:

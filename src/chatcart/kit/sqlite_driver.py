@@ -13,6 +13,16 @@ Transactions: kit/db begins each with `defer_begin("BEGIN IMMEDIATE")`, which go
 the thread with the transaction's first statement; a COMMIT or ROLLBACK with no
 transaction open (nothing ran, or a statement already ended it) makes no trip.
 
+Statements inline (`statements_inline()`): on the hot path (the worker's inbound batch, the
+webhook door's group commit, the record of replies just sent), a transaction's statements
+run on the event loop's thread itself. Through the thread, each statement
+sends the transaction to the back of the loop's ready queue, behind every webhook being
+acknowledged meanwhile, so a busy loop kept SQLite's one connection (which everything else
+waits for) two to three times longer than the transaction's own work. BEGIN IMMEDIATE is
+tried inline without waiting; when another process (the CLI) holds the write lock, it goes
+to the thread, whose wait for the lock does not stop the loop. COMMIT stays on the thread
+(a WAL checkpoint can run inside it).
+
 Used by kit/db for every SQLite engine (`module=dbapi()`; the sqlite3 connection is
 opened with check_same_thread=False so that whether a transaction is open can be read
 from the event loop's thread, while no statement runs).
@@ -22,6 +32,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, cast
 
 import aiosqlite
@@ -50,6 +63,37 @@ class _Done:
 
 
 _NOTHING = _Done(None, -1, None)
+
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
+
+_INLINE: ContextVar[bool] = ContextVar("sqlite_statements_inline", default=False)
+
+
+@contextmanager
+def statements_inline() -> Iterator[None]:
+    """Within this block (and tasks started in it), SQLite statements run on the event
+    loop's thread. For short transactions on the hot path only: a
+    long statement here would stop the loop while it runs. No effect on PostgreSQL."""
+    token = _INLINE.set(True)
+    try:
+        yield
+    finally:
+        _INLINE.reset(token)
+
+
+def _begin_at_once(conn: sqlite3.Connection, begin: str) -> bool:
+    """Begin on the calling thread if the write lock is free; False (nothing begun) when
+    another process holds it."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute(begin)
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return True
 
 
 def _run(
@@ -96,9 +140,12 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             begin = cast(OneTripConnection, self._adapt_connection).take_begin()
             done: _Done
             rows: list[Any] | None
-            done, rows = await connection._execute(
-                _run, connection._conn, begin, operation, parameters, many
-            )
+            if _INLINE.get() and (begin is None or _begin_at_once(connection._conn, begin)):
+                done, rows = _run(connection._conn, None, operation, parameters, many)
+            else:
+                done, rows = await connection._execute(
+                    _run, connection._conn, begin, operation, parameters, many
+                )
             self._cursor = cast(Any, done)  # read like a DBAPI cursor: description, rowcount
             return rows
 

@@ -27,6 +27,7 @@ from chatcart.kit.crypto import random_token
 from chatcart.kit.db import transaction
 from chatcart.kit.effects import Effects
 from chatcart.kit.errors import AppError
+from chatcart.kit.sqlite_driver import statements_inline
 from chatcart.outbox.dispatch import Dispatcher
 from chatcart.outbox.schemas import Handoff
 from chatcart.runtime import Runtime
@@ -177,7 +178,14 @@ class Worker:
         their being done are one transaction. Otherwise the claim is committed first, new
         senders' profiles are fetched outside any transaction, then the batch is applied in
         a second one. If a batch fails, its events are applied one by one, so a single bad
-        event cannot hold back the others."""
+        event cannot hold back the others.
+
+        On SQLite its statements (and those recording the replies handed over) run on the
+        loop's thread: the batch holds the one connection for its own work only."""
+        with statements_inline():
+            return await self._inbound_batch()
+
+    async def _inbound_batch(self) -> int:
         settings = self.rt.settings
         effects = Effects()
         claimed: list[ClaimedInbound] = []
