@@ -75,18 +75,21 @@ async def stored_pairs(session: AsyncSession, pairs: set[tuple[int, str]]) -> se
         return set()
     wanted = sorted(pairs)
     if session.get_bind().dialect.name == "sqlite":
-        query = text(
-            "SELECT m.conversation_id, m.external_id FROM json_each(:pairs) AS k "
-            "JOIN message AS m ON m.conversation_id = json_extract(k.value, '$[0]') "
-            "AND m.external_id = json_extract(k.value, '$[1]')"
-        )
-        rows = (await session.execute(query, {"pairs": jsonx.dumps(wanted)})).all()
+        rows = (await session.execute(_STORED_PAIRS_SQLITE, {"pairs": jsonx.dumps(wanted)})).all()
     else:
-        found = select(Message.conversation_id, Message.external_id).where(
-            tuple_(Message.conversation_id, Message.external_id).in_(wanted)
-        )
-        rows = (await session.execute(found)).all()
+        rows = (await session.execute(_STORED_PAIRS, {"pairs": wanted})).all()
     return {(c, e) for c, e in rows}
+
+
+# Built once (the pairs as a parameter): every inbound batch asks.
+_STORED_PAIRS_SQLITE = text(
+    "SELECT m.conversation_id, m.external_id FROM json_each(:pairs) AS k "
+    "JOIN message AS m ON m.conversation_id = json_extract(k.value, '$[0]') "
+    "AND m.external_id = json_extract(k.value, '$[1]')"
+)
+_STORED_PAIRS = select(Message.conversation_id, Message.external_id).where(
+    tuple_(Message.conversation_id, Message.external_id).in_(bindparam("pairs", expanding=True))
+)
 
 
 async def message_by_external(
@@ -185,7 +188,10 @@ CONVERSATIONS = cast(Table, Conversation.__table__)
 async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Messages with their keys taken ahead, one executemany."""
     if rows:
-        await session.execute(insert(MESSAGES), rows)
+        await session.execute(_INSERT_MESSAGES, rows)
+
+
+_INSERT_MESSAGES = insert(MESSAGES)  # built once: its cache key is computed once too
 
 
 async def touch_many(session: AsyncSession, touched: dict[int, tuple[datetime, str]]) -> None:

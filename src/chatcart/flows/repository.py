@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.kit.claims import claim_due
@@ -73,8 +73,12 @@ async def run_of(session: AsyncSession, conversation_id: int) -> FlowRun | None:
 async def runs_of(session: AsyncSession, conversation_ids: set[int]) -> list[FlowRun]:
     if not conversation_ids:
         return []
-    query = select(FlowRun).where(FlowRun.conversation_id.in_(conversation_ids))
-    return list((await session.scalars(query)).all())
+    rows = await session.scalars(_RUNS_OF, {"ids": sorted(conversation_ids)})
+    return list(rows.all())
+
+
+# Built once (the ids as a parameter): every inbound batch reads its conversations' runs.
+_RUNS_OF = select(FlowRun).where(FlowRun.conversation_id.in_(bindparam("ids", expanding=True)))
 
 
 async def run_by_id(session: AsyncSession, run_id: int) -> FlowRun | None:

@@ -45,13 +45,7 @@ class IdBlocks:
         if not free:
             size = self._next_size.get(table.name, self._first_block)
             self._next_size[table.name] = min(size * 2, _LARGEST_BLOCK)
-            rows = await self._session.scalars(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                    "FROM generate_series(1, :size)"
-                ),
-                {"table": table.name, "size": size},
-            )
+            rows = await self._session.scalars(_NEXTVALS, {"table": table.name, "size": size})
             free.extend(sorted(rows.all(), reverse=True))
         return int(free.pop())
 
@@ -84,6 +78,12 @@ def _highest(tables: tuple[Any, ...]) -> Any:
     if len(tables) == 1:
         return select(func.max(tables[0].c.id))
     return select(*(select(func.max(t.c.id)).scalar_subquery() for t in tables))
+
+
+# Built once (table and count as parameters): a batch takes a block for each table.
+_NEXTVALS = text(
+    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :size)"
+)
 
 
 _KEY = "chatcart.id_blocks"

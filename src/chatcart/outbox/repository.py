@@ -142,7 +142,10 @@ async def insert_attempts(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     """Attempt rows, one executemany (Core: no keys read back, unlike an ORM flush that
     inserts them one at a time)."""
     if rows:
-        await session.execute(insert(ATTEMPTS), rows)
+        await session.execute(_INSERT_ATTEMPTS, rows)
+
+
+_INSERT_ATTEMPTS = insert(ATTEMPTS)  # built once: its cache key is computed once too
 
 
 _SEND_COLUMNS = (

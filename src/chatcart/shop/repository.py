@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatcart.models import Payment, ShopChat, ShopSetting
@@ -14,13 +14,17 @@ async def chat(session: AsyncSession, conversation_id: int) -> ShopChat | None:
     )
 
 
+# Built once (the ids as a parameter): every inbound batch locks its conversations' chats.
+_CHATS = (
+    select(ShopChat)
+    .where(ShopChat.conversation_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ShopChat.conversation_id)
+    .with_for_update()
+)
+
+
 async def chats(session: AsyncSession, conversation_ids: set[int]) -> dict[int, ShopChat]:
-    rows = await session.scalars(
-        select(ShopChat)
-        .where(ShopChat.conversation_id.in_(conversation_ids))
-        .order_by(ShopChat.conversation_id)
-        .with_for_update()
-    )
+    rows = await session.scalars(_CHATS, {"ids": sorted(conversation_ids)})
     return {row.conversation_id: row for row in rows.all()}
 
 
