@@ -54,8 +54,3 @@ async def cached(
     if len(_VALUES) > _SIZE:
         _VALUES.popitem(last=False)
     return value
-
-
-def clear() -> None:
-    """Forget every entry (tests)."""
-    _VALUES.clear()

@@ -15,10 +15,10 @@ transaction open (nothing ran, or a statement already ended it) makes no trip.
 
 Statements inline (`statements_inline()`): on the hot path (the worker's inbound batch, the
 webhook door's group commit, the record of replies just sent), a transaction's statements
-run on the event loop's thread itself. Through the thread, each statement
-sends the transaction to the back of the loop's ready queue, behind every webhook being
-acknowledged meanwhile, so a busy loop kept SQLite's one connection (which everything else
-waits for) two to three times longer than the transaction's own work. BEGIN IMMEDIATE is
+run on the event loop's thread itself. Through the thread, each statement sends the
+transaction to the back of the loop's ready queue, behind every webhook being acknowledged
+meanwhile, so a busy loop kept SQLite's one connection (which everything else waits for)
+two to three times longer than the transaction's own work. BEGIN IMMEDIATE is
 tried inline without waiting; when another process (the CLI) holds the write lock, it goes
 to the thread, whose wait for the lock does not stop the loop. COMMIT stays on the thread
 (a WAL checkpoint can run inside it).
@@ -72,8 +72,8 @@ _INLINE: ContextVar[bool] = ContextVar("sqlite_statements_inline", default=False
 @contextmanager
 def statements_inline() -> Iterator[None]:
     """Within this block (and tasks started in it), SQLite statements run on the event
-    loop's thread. For short transactions on the hot path only: a
-    long statement here would stop the loop while it runs. No effect on PostgreSQL."""
+    loop's thread. For short transactions on the hot path only: a long statement here
+    would stop the loop while it runs. No effect on PostgreSQL."""
     token = _INLINE.set(True)
     try:
         yield
